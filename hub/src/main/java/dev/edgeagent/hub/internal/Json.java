@@ -1,0 +1,67 @@
+package dev.edgeagent.hub.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/** Shared Jackson mapper and FHIR OperationOutcome builders (texts follow Medplum's outcomes). */
+public final class Json {
+    public static final ObjectMapper MAPPER = new ObjectMapper();
+    public static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+
+    private Json() {
+    }
+
+    public static ObjectNode object() {
+        return NODES.objectNode();
+    }
+
+    public static ArrayNode array() {
+        return NODES.arrayNode();
+    }
+
+    public static String write(JsonNode node) {
+        try {
+            return MAPPER.writeValueAsString(node);
+        } catch (Exception e) {
+            // Trees built from parsed input or our own nodes always serialise; keep callers free of checked noise.
+            throw new IllegalStateException("Cannot serialise JSON", e);
+        }
+    }
+
+    /** Returns the text of a field, or null when it is absent, null or not a scalar. */
+    public static String text(JsonNode node, String field) {
+        JsonNode v = node == null ? null : node.get(field);
+        if (v == null || v.isNull() || v.isContainerNode()) {
+            return null;
+        }
+        return v.asText();
+    }
+
+    public static ObjectNode outcome(String severity, String code, String text, String id) {
+        ObjectNode oo = object().put("resourceType", "OperationOutcome");
+        if (id != null) {
+            oo.put("id", id);
+        }
+        ObjectNode issue = oo.putArray("issue").addObject();
+        issue.put("severity", severity).put("code", code);
+        issue.putObject("details").put("text", text);
+        return oo;
+    }
+
+    public static ObjectNode allOk() {
+        return outcome("information", "informational", "All OK", "allok");
+    }
+
+    public static ObjectNode accepted(String contentLocation) {
+        ObjectNode oo = outcome("information", "informational", "Accepted", "accepted");
+        ((ObjectNode) oo.get("issue").get(0)).put("diagnostics", contentLocation);
+        return oo;
+    }
+
+    public static ObjectNode error(String code, String text) {
+        return outcome("error", code, text, null);
+    }
+}
