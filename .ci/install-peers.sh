@@ -3,6 +3,14 @@
 # Node 22 runtime from npm (the machine's Node may be older than @medplum/core needs).
 # Idempotent; everything goes under .ci/node (git-ignored).
 set -euo pipefail
+# The agent's ping operation (spec §7.2) runs the OS ping command; its tests need one.
+if ! command -v ping >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq >/dev/null && apt-get install -y -qq iputils-ping >/dev/null
+  else
+    echo "ping is missing: install iputils-ping (the agent-core tests need it)" >&2
+  fi
+fi
 here="$(cd "$(dirname "$0")" && pwd)"
 dir="$here/node"
 MEDPLUM_CLI_VERSION=5.0.10

@@ -206,9 +206,10 @@ final class ChannelManager {
         }
     }
 
-    /** Stops every channel (deactivation). */
+    /** Stops every channel (deactivation); late factory events start nothing afterwards. */
     void stopAll() {
         synchronized (lock) {
+            agentActive = false;
             for (Entry e : entries) {
                 stop(e, ChannelState.STOPPED);
             }
