@@ -3,7 +3,6 @@ package dev.edgeagent.hub.internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
@@ -106,7 +105,7 @@ public final class FhirStore {
         ObjectNode stored = ((ObjectNode) body).deepCopy();
         stored.put("id", finalId);
         stored.putObject("meta").put("versionId", Long.toString(versions.incrementAndGet()))
-                .put("lastUpdated", Instant.now().toString());
+                .put("lastUpdated", Json.now());
         m.put(finalId, stored);
         return stored.deepCopy();
     }
@@ -120,7 +119,7 @@ public final class FhirStore {
                     + maxBinaryBytes + " bytes of Binary content in memory; delete some first");
         }
         BinaryContent b = new BinaryContent(finalId, contentType == null ? "application/octet-stream" : contentType,
-                data, Long.toString(versions.incrementAndGet()), Instant.now().toString());
+                data, Long.toString(versions.incrementAndGet()), Json.now());
         BinaryContent old = binaries.put(finalId, b);
         if (old != null) {
             binaryBytes.addAndGet(-old.data().length);

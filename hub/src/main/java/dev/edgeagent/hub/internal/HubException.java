@@ -1,7 +1,7 @@
 package dev.edgeagent.hub.internal;
 
 /** An HTTP failure that maps to a FHIR OperationOutcome; the message is the operator-facing text. */
-public final class HubException extends RuntimeException {
+public class HubException extends RuntimeException {
     private static final long serialVersionUID = 1L;
     private final int status;
     private final String code;

@@ -14,6 +14,11 @@ public final class Json {
     private Json() {
     }
 
+    /** FHIR instant with millisecond precision, like Medplum's. */
+    public static String now() {
+        return java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS).toString();
+    }
+
     public static ObjectNode object() {
         return NODES.objectNode();
     }
