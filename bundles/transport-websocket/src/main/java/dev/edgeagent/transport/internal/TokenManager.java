@@ -54,7 +54,8 @@ final class TokenManager {
     private final URI tokenUri;
     private final Duration timeout;
     private final LongSupplier clock;
-    private final AtomicLong generations = new AtomicLong();
+    /** Shared by all instances so a token from a previous configuration never looks current. */
+    private static final AtomicLong GENERATIONS = new AtomicLong();
     private volatile Token current;
     private CompletableFuture<Token> inFlight;
 
@@ -170,7 +171,7 @@ final class TokenManager {
         if (expiresAt <= now) {
             throw new LoginException("the server issued an already expired token (check the clock of this machine)");
         }
-        return new Token(token, now, expiresAt, generations.incrementAndGet());
+        return new Token(token, now, expiresAt, GENERATIONS.incrementAndGet());
     }
 
     /** The claims of a JWT, or null when the token is opaque. */
