@@ -12,7 +12,6 @@ import ca.uhn.hl7v2.parser.PipeParser;
 import ca.uhn.hl7v2.util.idgenerator.InMemoryIDGenerator;
 import ca.uhn.hl7v2.validation.impl.ValidationContextFactory;
 
-import java.io.IOException;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 
@@ -55,33 +54,29 @@ final class AckBuilder {
      * @param text     MSA-3, or null for Medplum's default text of the code
      */
     String build(String original, String code, String text) throws HL7Exception {
-        try {
-            ACK ack = new ACK(hapi.getModelClassFactory());
-            ack.setParser(parser);
-            MSH msh = ack.getMSH();
-            char fs = Er7.fieldSeparator(original);
-            msh.getFieldSeparator().setValue(String.valueOf(fs == 0 ? '|' : fs));
-            String enc = Er7.encodingCharacters(original);
-            msh.getEncodingCharacters().setValue(enc == null || enc.length() < 4 ? "^~\\&" : enc);
-            parseInto(msh.getSendingApplication(), Er7.field(original, "MSH", 5));
-            parseInto(msh.getSendingFacility(), Er7.field(original, "MSH", 6));
-            parseInto(msh.getReceivingApplication(), Er7.field(original, "MSH", 3));
-            parseInto(msh.getReceivingFacility(), Er7.field(original, "MSH", 4));
-            msh.getDateTimeOfMessage().getTime().setValue(LocalDateTime.now().format(TS));
-            msh.getMessageType().parse(ackType(original));
-            msh.getMessageControlID().setValue(Long.toString(System.currentTimeMillis()));
-            msh.getProcessingID().getProcessingID().setValue("P");
-            String version = Er7.field(original, "MSH", 12);
-            msh.getVersionID().parse(version == null || version.isEmpty() ? "2.5.1" : version);
-            MSA msa = ack.getMSA();
-            msa.getAcknowledgmentCode().setValue(code);
-            String id = Er7.messageControlId(original);
-            if (id != null) msa.getMessageControlID().parse(id);
-            msa.getTextMessage().setValue(text != null ? text : textFor(code));
-            return parser.encode(ack);
-        } catch (IOException e) {
-            throw new HL7Exception("Cannot build " + code + " acknowledgement: " + e.getMessage(), e);
-        }
+        ACK ack = new ACK(hapi.getModelClassFactory());
+        ack.setParser(parser);
+        MSH msh = ack.getMSH();
+        char fs = Er7.fieldSeparator(original);
+        msh.getFieldSeparator().setValue(String.valueOf(fs == 0 ? '|' : fs));
+        String enc = Er7.encodingCharacters(original);
+        msh.getEncodingCharacters().setValue(enc == null || enc.length() < 4 ? "^~\\&" : enc);
+        parseInto(msh.getSendingApplication(), Er7.field(original, "MSH", 5));
+        parseInto(msh.getSendingFacility(), Er7.field(original, "MSH", 6));
+        parseInto(msh.getReceivingApplication(), Er7.field(original, "MSH", 3));
+        parseInto(msh.getReceivingFacility(), Er7.field(original, "MSH", 4));
+        msh.getDateTimeOfMessage().getTime().setValue(LocalDateTime.now().format(TS));
+        msh.getMessageType().parse(ackType(original));
+        msh.getMessageControlID().setValue(Long.toString(System.currentTimeMillis()));
+        msh.getProcessingID().getProcessingID().setValue("P");
+        String version = Er7.field(original, "MSH", 12);
+        msh.getVersionID().parse(version == null || version.isEmpty() ? "2.5.1" : version);
+        MSA msa = ack.getMSA();
+        msa.getAcknowledgmentCode().setValue(code);
+        String id = Er7.messageControlId(original);
+        if (id != null) msa.getMessageControlID().parse(id);
+        msa.getTextMessage().setValue(text != null ? text : textFor(code));
+        return parser.encode(ack);
     }
 
     private static void parseInto(ca.uhn.hl7v2.model.Type type, String raw) throws HL7Exception {
