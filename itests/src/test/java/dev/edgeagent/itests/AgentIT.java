@@ -112,11 +112,12 @@ public class AgentIT {
         return Integer.parseInt(System.getProperty(name));
     }
 
-    private static void await(String what, long timeoutMs, BooleanSupplier condition) throws InterruptedException {
+    private void await(String what, long timeoutMs, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.currentTimeMillis() + timeoutMs;
         while (!condition.getAsBoolean()) {
             if (System.currentTimeMillis() > deadline) {
-                fail("Timed out after " + timeoutMs + " ms waiting for " + what);
+                fail("Timed out after " + timeoutMs + " ms waiting for " + what + "; agent status " + runtime.status()
+                        + ", channels " + runtime.channels());
             }
             Thread.sleep(100);
         }
@@ -138,7 +139,7 @@ public class AgentIT {
 
     private void awaitAdtListening() throws InterruptedException {
         await("link LIVE", 60_000, this::live);
-        await("channel adt-in LISTENING (" + runtime.channels() + ")", 60_000, () -> listening("adt-in"));
+        await("channel adt-in LISTENING", 60_000, () -> listening("adt-in"));
     }
 
     private static void assertAckFor(String controlId, String ack) {

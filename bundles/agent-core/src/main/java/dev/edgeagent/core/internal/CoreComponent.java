@@ -13,6 +13,8 @@ import dev.edgeagent.api.transport.Transport;
 import dev.edgeagent.api.transport.TransportListener;
 import java.util.List;
 import java.util.Map;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -25,22 +27,27 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 /**
- * OSGi wiring of {@link CoreRuntime}. The transport, protocol bundles and operation handlers are dynamic
+ * OSGi wiring of {@link CoreRuntime}. The {@link TransportListener} is registered by hand rather than as a DS
+ * service: the transport references listeners and the core references the transport, and SCR refuses to
+ * resolve that cycle ("Could not get service"), leaving the core deaf to the link. The transport, protocol bundles and operation handlers are dynamic
  * references: any of them can come and go without restarting the runtime (and so without stopping channels).
  */
-@Component(service = {AgentRuntime.class, TransportListener.class}, configurationPid = BootstrapConfig.PID,
+@Component(service = AgentRuntime.class, configurationPid = BootstrapConfig.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL, immediate = true)
 public class CoreComponent implements AgentRuntime, TransportListener {
     private final CoreRuntime runtime;
+    private final ServiceRegistration<TransportListener> listenerRegistration;
 
     @Activate
     public CoreComponent(
             @Reference(name = "configurationAdmin", cardinality = ReferenceCardinality.OPTIONAL,
                     policyOption = ReferencePolicyOption.GREEDY)
             ConfigurationAdmin configAdmin,
-            Map<String, Object> properties) {
+            Map<String, Object> properties,
+            BundleContext bundleContext) {
         runtime = new CoreRuntime(configAdmin == null ? null : new ConfigAdminStore(configAdmin), BootstrapManager.defaultHome());
         runtime.configure(properties);
+        listenerRegistration = bundleContext.registerService(TransportListener.class, this, null);
     }
 
     @Modified
@@ -50,6 +57,11 @@ public class CoreComponent implements AgentRuntime, TransportListener {
 
     @Deactivate
     void deactivate() {
+        try {
+            listenerRegistration.unregister();
+        } catch (IllegalStateException e) {
+            // already gone with the bundle
+        }
         runtime.close();
     }
 

@@ -72,6 +72,13 @@ final class TokenManager {
         return current;
     }
 
+    /** Forgets {@code t} (the server refused it), so the next connect logs in again. */
+    synchronized void invalidate(Token t) {
+        if (t != null && current == t) {
+            current = null;
+        }
+    }
+
     /** A usable token: the current one when not about to expire, otherwise the result of a new login. */
     CompletableFuture<Token> valid() {
         Token t = current;

@@ -176,6 +176,12 @@ public final class WebSocketTransport implements Transport {
             policyOption = ReferencePolicyOption.GREEDY, unbind = "removeListener")
     public void addListener(TransportListener listener) {
         listeners.add(listener);
+        // A listener that arrives late must still learn the current state (changes are only reported once).
+        onLoop(() -> {
+            if (listeners.contains(listener)) {
+                listener.onLinkState(state);
+            }
+        });
     }
 
     public void removeListener(TransportListener listener) {
@@ -596,9 +602,13 @@ public final class WebSocketTransport implements Transport {
         if (!type.equals(msg.type())) {
             msg = msg.with(AgentMessage.TYPE, type);
         }
-        if (state != LinkState.LIVE && MessageTypes.ERROR.equals(type)) {
-            // Typically "Invalid access token" in answer to the connect request: say why the link is not live.
-            LOG.warn("Cloud link: the server reported an error before the link was live: {}", msg.body());
+        boolean refused = state == LinkState.OPEN && MessageTypes.ERROR.equals(type);
+        if (refused) {
+            // An error in answer to the connect request is typically "Invalid access token" (e.g. the server
+            // restarted with new signing keys). Waiting would leave the link half-open for 3 heartbeat periods
+            // and then retry with the same token, so log in again and reconnect now.
+            LOG.warn("Cloud link: the server refused the connect request: {}", msg.body());
+            session.tokens().invalidate(session.tokens().current());
         }
         for (TransportListener l : listeners) {
             try {
@@ -606,6 +616,9 @@ public final class WebSocketTransport implements Transport {
             } catch (RuntimeException e) {
                 LOG.warn("Transport listener {} failed on {} (callback {})", l, type, msg.callback(), e);
             }
+        }
+        if (refused) {
+            forceReconnect("the server refused the connect request: " + msg.body());
         }
     }
 

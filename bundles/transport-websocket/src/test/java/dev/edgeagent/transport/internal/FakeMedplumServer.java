@@ -54,6 +54,8 @@ final class FakeMedplumServer implements AutoCloseable {
     final String clientId;
     final String clientSecret;
     volatile boolean answerConnect = true;
+    /** A token the server no longer accepts, as after a restart with new signing keys. */
+    volatile String rejectedToken;
     volatile boolean answerHeartbeats = true;
     /** Accept the TCP connection and the upgrade request, but never answer it. */
     volatile boolean stallUpgrade;
@@ -272,7 +274,9 @@ final class FakeMedplumServer implements AutoCloseable {
                 return;
             }
             received.add(new Received(connection, m));
-            if (m.type().equals(MessageTypes.CONNECT_REQUEST) && answerConnect) {
+            if (m.type().equals(MessageTypes.CONNECT_REQUEST) && m.accessToken() != null && m.accessToken().equals(rejectedToken)) {
+                ctx.writeAndFlush(new TextWebSocketFrame(MessageCodec.encode(AgentMessage.error("Invalid access token", null))));
+            } else if (m.type().equals(MessageTypes.CONNECT_REQUEST) && answerConnect) {
                 ctx.writeAndFlush(new TextWebSocketFrame(MessageCodec.encode(AgentMessage.of(MessageTypes.CONNECT_RESPONSE))));
             } else if (m.type().equals(MessageTypes.HEARTBEAT_REQUEST) && answerHeartbeats) {
                 ctx.writeAndFlush(new TextWebSocketFrame(MessageCodec.encode(AgentMessage.heartbeatResponse("9.9.9-test"))));

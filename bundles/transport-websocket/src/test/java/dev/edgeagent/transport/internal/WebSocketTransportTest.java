@@ -2,6 +2,7 @@ package dev.edgeagent.transport.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -207,6 +208,27 @@ class WebSocketTransportTest {
             assertEquals(server.issuedTokens.get(server.issuedTokens.size() - 1), r.message().accessToken());
         }
         await("buffer empty", () -> transport.status().queuedFrames() == 0);
+    }
+
+    @Test
+    void connectRefusedWithInvalidTokenLogsInAgainAndReconnects() throws Exception {
+        Map<String, Object> c = config();
+        c.put("reconnectMinDelayMs", "50");
+        start(c);
+        awaitLive();
+        String first = server.issuedTokens.get(0);
+        server.rejectedToken = first;
+        server.closeAgentSockets();
+        // The first reconnect presents the old token and is refused; the agent must not wait for heartbeats.
+        await("a second login after the refusal", () -> server.issuedTokens.size() >= 2);
+        await("LIVE again with the new token", () -> transport.state() == LinkState.LIVE);
+        FakeMedplumServer.Received last = null;
+        FakeMedplumServer.Received r;
+        while ((r = server.next(MessageTypes.CONNECT_REQUEST, 100)) != null) {
+            last = r;
+        }
+        assertNotNull(last);
+        assertNotEquals(first, last.message().accessToken());
     }
 
     @Test
