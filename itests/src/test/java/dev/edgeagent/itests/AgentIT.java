@@ -30,7 +30,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import javax.inject.Inject;
-import org.junit.AfterClass;
 import org.junit.FixMethodOrder;
 import org.junit.Test;
 import org.junit.runner.RunWith;
@@ -60,8 +59,6 @@ public class AgentIT {
 
     @Inject
     AgentRuntime runtime;
-
-    private static Process restartedHub;
 
     @Configuration
     public Option[] config() throws Exception {
@@ -236,8 +233,11 @@ public class AgentIT {
         awaitAdtListening();
         ProcessHandle.of(Long.parseLong(System.getProperty("itest.hub.pid"))).ifPresent(ProcessHandle::destroyForcibly);
         await("link to notice the hub is gone", 30_000, () -> !live());
-        restartedHub = HubControl.start(System.getProperty("itest.hub.jar"), Path.of(System.getProperty("itest.hub.seed")),
+        Process hub = HubControl.start(System.getProperty("itest.hub.jar"), Path.of(System.getProperty("itest.hub.seed")),
                 port("itest.hub.port"), new File(System.getProperty("itest.hub.log")));
+        // Pax Exam runs each method as its own JUnit request, so @AfterClass would run right after this method:
+        // the restarted hub lives until the Karaf JVM exits.
+        Runtime.getRuntime().addShutdownHook(new Thread(hub::destroyForcibly));
         await("link LIVE again after hub restart", 60_000, this::live);
         awaitAdtListening();
         String ack = Mllp.sendAndReceive(port("itest.mllp.port"), Mllp.adtA01("ITEST0004"), 15_000);
@@ -266,13 +266,6 @@ public class AgentIT {
             assertEquals("AA", Mllp.field(res.body(), "MSA", 1));
         } finally {
             listener.destroyForcibly();
-        }
-    }
-
-    @AfterClass
-    public static void stopRestartedHub() {
-        if (restartedHub != null) {
-            restartedHub.destroyForcibly();
         }
     }
 

@@ -74,7 +74,7 @@ public final class AgentSocket implements Session.Listener.AutoDemanding {
 
     @Override
     public void onWebSocketError(Throwable cause) {
-        LOG.debug("Agent socket {} ({}) error: {}", agentLabel(), remote, cause.toString());
+        LOG.warn("Agent socket {} ({}) error: {}", agentLabel(), remote, cause.toString());
     }
 
     private String agentLabel() {

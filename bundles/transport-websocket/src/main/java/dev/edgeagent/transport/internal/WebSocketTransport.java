@@ -473,7 +473,14 @@ public final class WebSocketTransport implements Transport {
                 ch.close();
             }
         });
-        ch.closeFuture().addListener(f -> onClosed(ch));
+        ch.closeFuture().addListener(f -> {
+            // Netty may complete the close before the failed connect promise's listener ran: keep the real cause
+            // (e.g. "Connection refused") instead of a generic "connection closed".
+            if (ch == channel && closeReason == null && cf.isDone() && !cf.isSuccess()) {
+                closeReason = "cannot connect to " + s.host() + ":" + s.port() + ": " + describe(cf.cause());
+            }
+            onClosed(ch);
+        });
     }
 
     void onOpen(Channel ch) {

@@ -174,12 +174,14 @@ class WebSocketTransportTest {
     @Test
     void serverHeartbeatsAloneKeepTheLinkUp() throws Exception {
         Map<String, Object> c = config();
-        c.put("heartbeatSeconds", "0.1");
+        // 0.3 s ticks: unanswered, the link would be dropped after 3 ticks (~0.9 s); the loop below lasts 1.5 s,
+        // and only a stall of the test thread longer than 0.9 s (not mere CI load) could break it.
+        c.put("heartbeatSeconds", "0.3");
         server.answerHeartbeats = false;
         start(c);
         awaitLive();
         // Spec Q19: the server's own heartbeat requests reset the missed counter.
-        for (int i = 0; i < 8; i++) {
+        for (int i = 0; i < 30; i++) {
             server.sendToAgent(AgentMessage.heartbeatRequest());
             Thread.sleep(50);
         }
