@@ -61,4 +61,18 @@ class CommandOutputTest {
         assertTrue(out2.contains("no transport deployed"), out2);
         assertTrue(out2.contains("Config problem: Configuration key 'clientSecret' is missing"), out2);
     }
+
+    @Test
+    void statsRenderNestsChannelAndClientFigures() {
+        java.util.Map<String, Object> rtt = new java.util.LinkedHashMap<>();
+        rtt.put("count", 12);
+        rtt.put("p99", 40);
+        java.util.Map<String, Object> stats = new java.util.LinkedHashMap<>();
+        stats.put("hl7ConnectionsOpen", 1);
+        stats.put("live", true);
+        stats.put("channelStats", Map.of("adt-in", Map.of("rtt", rtt)));
+        stats.put("clientStats", Map.of());
+        String out = StatsCommand.render(stats);
+        assertEquals("hl7ConnectionsOpen: 1\nlive: true\nchannelStats:\n  adt-in:\n    rtt:\n      count: 12\n      p99: 40\nclientStats: {}", out);
+    }
 }
