@@ -81,6 +81,60 @@ final class Er7 {
         return v == null || v.isEmpty() ? null : v;
     }
 
+    /** The MSH segment alone (all an acknowledgement needs), without its terminator. */
+    static String mshSegment(String text) {
+        int end = segmentEnd(text, 0);
+        return end == text.length() ? text : text.substring(0, end);
+    }
+
+    /**
+     * The message with MSH-13 (sequence number) set to {@code value}, segments re-joined with CR as Medplum
+     * does once it modifies a message (Q18); a trailing segment terminator is kept as CR. Missing MSH
+     * fields up to 13 are added empty.
+     */
+    static String withMsh13(String text, String value) {
+        char fs = text.charAt(3);
+        StringBuilder sb = new StringBuilder(text.length() + 16);
+        int len = text.length();
+        int mshEnd = segmentEnd(text, 0);
+        // MSH-n (n >= 2) follows the (n-1)th separator counted from the one at index 3 (MSH-1).
+        int seps = 0;
+        int i = 3;
+        int f13Start = -1;
+        int f13End = -1;
+        for (; i < mshEnd; i++) {
+            if (text.charAt(i) == fs) {
+                seps++;
+                if (seps == 12) {
+                    f13Start = i + 1;
+                } else if (seps == 13) {
+                    f13End = i;
+                    break;
+                }
+            }
+        }
+        if (f13Start < 0) {
+            sb.append(text, 0, mshEnd);
+            for (int k = seps; k < 12; k++) sb.append(fs);
+            sb.append(value);
+        } else {
+            sb.append(text, 0, f13Start).append(value);
+            sb.append(text, f13End < 0 ? mshEnd : f13End, mshEnd);
+        }
+        int pos = mshEnd;
+        while (pos < len) {
+            while (pos < len && isSegmentEnd(text.charAt(pos))) pos++;
+            if (pos >= len) {
+                sb.append('\r');
+                break;
+            }
+            int end = segmentEnd(text, pos);
+            sb.append('\r').append(text, pos, end);
+            pos = end;
+        }
+        return sb.toString();
+    }
+
     private static int findSegment(String text, String segment, char fs) {
         int pos = 0;
         int len = text.length();

@@ -1,6 +1,5 @@
 package dev.edgeagent.hl7.internal;
 
-import ca.uhn.hl7v2.HL7Exception;
 import dev.edgeagent.api.channel.Channel;
 import dev.edgeagent.api.channel.ChannelConfig;
 import dev.edgeagent.api.channel.ChannelContext;
@@ -15,15 +14,18 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
+import java.nio.charset.Charset;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -31,33 +33,69 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One MLLP listener (an {@code Agent.channel} with an {@code mllp://} address). Every device connection
  * reads the channel's current {@link Hl7Params} for each message, so a live reconfiguration reaches open
  * connections too. Netty event loops are the factory's; this class owns only its sockets.
+ * <p>
+ * Medplum parity (spec §4.3–4.6): commit ACK in enhanced modes, app-level ACK gating, assignSeqNo,
+ * messagesPerMin pacing per connection. Deliberate differences from the Medplum Agent, each switched back
+ * to Medplum's silence by the endpoint parameter {@code nakOnError=false}:
+ * <ul>
+ * <li>the commit ACK (CA/AA) is sent when the runtime has taken the message ({@link Submission#accepted()}),
+ *     not before; if it cannot take it the device gets CE (AE in {@code aa} mode) with the reason;</li>
+ * <li>a frame not starting with MSH is answered AR (CR in enhanced mode) from a minimal MSH of our own;</li>
+ * <li>a message without MSH-10 is answered AR/CR and not forwarded (nothing could correlate its answer);</li>
+ * <li>a server answer with status ≥ 400, an answer that is not HL7, or no answer at all (link buffer full,
+ *     timeout) is answered AE with the reason, subject to the appLevelAck gating in enhanced modes.</li>
+ * </ul>
+ * Every negative answer carries an ERR segment (HL7 2.5, table 0357 code) and is logged at WARN with the
+ * channel, the peer and the reason. Also beyond Medplum: {@code maxConnections}, {@code idleTimeoutSecs}
+ * (an idle connection is never closed while a message of it is queued or awaiting the server's answer) and
+ * {@code validate} (HAPI validation before forwarding, {@link Hl7Validator}).
  */
 final class Hl7Channel implements Channel {
     static final String TYPE = "HL7";
     private static final Logger LOG = LoggerFactory.getLogger(Hl7Channel.class);
     private static final long BIND_TIMEOUT_SECONDS = 10;
     private static final long CLOSE_WAIT_SECONDS = 3;
+    /** Housekeeping period (idle connections, RTT purge); idle timeouts are whole seconds. */
+    private static final long HOUSEKEEPING_MILLIS = 500;
+    /** Server bodies quoted to devices are cut here: a NAK is not the place for a stack trace. */
+    static final int MAX_QUOTED_BODY = 200;
+    /** Rejected-connection WARNs per second before they are summarised (a flood must not flood the log). */
+    private static final int REJECT_LOGS_PER_SECOND = 5;
 
     private final Hl7ChannelFactory factory;
     private final ChannelContext context;
     private final String logPrefix;
     private final Object lifecycle = new Object();
     private final Map<String, Connection> connections = new ConcurrentHashMap<>();
+    private final AtomicInteger admitted = new AtomicInteger();
     private final AtomicLong messagesIn = new AtomicLong();
     private final AtomicLong messagesOut = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
     private final AtomicLong junkBytes = new AtomicLong();
+    private final AtomicLong naksSent = new AtomicLong();
+    private final AtomicLong connectionsRejected = new AtomicLong();
+    private final AtomicLong idleClosed = new AtomicLong();
+    /** assignSeqNo counter: lives as long as this instance, i.e. across reconfigurations (spec §4.6). */
+    private final AtomicLong sequence = new AtomicLong();
+    private final RttTracker rtt;
+    private final Object rejectLog = new Object();
+    private long rejectLogSecond; // guarded by rejectLog
+    private int rejectLogsThisSecond; // guarded by rejectLog
+    private long rejectsNotLogged; // guarded by rejectLog
     private volatile ChannelConfig config;
     private volatile Hl7Params params;
     private volatile ChannelState state = ChannelState.STOPPED;
     private volatile String lastError;
     private io.netty.channel.Channel server; // guarded by lifecycle
+    private ScheduledFuture<?> housekeeping; // guarded by lifecycle
 
     Hl7Channel(ChannelConfig config, ChannelContext context, Hl7ChannelFactory factory) {
         this.config = config;
@@ -65,6 +103,7 @@ final class Hl7Channel implements Channel {
         this.context = context;
         this.factory = factory;
         this.logPrefix = "[" + TYPE + ":" + config.name() + "] ";
+        this.rtt = new RttTracker(logPrefix);
     }
 
     @Override
@@ -84,6 +123,10 @@ final class Hl7Channel implements Channel {
         }
     }
 
+    RttTracker rtt() {
+        return rtt;
+    }
+
     @Override
     public void start() throws ChannelException {
         synchronized (lifecycle) {
@@ -94,15 +137,17 @@ final class Hl7Channel implements Channel {
                     .group(factory.bossGroup(), factory.workerGroup())
                     .channel(NioServerSocketChannel.class)
                     .option(ChannelOption.SO_REUSEADDR, true)
-                    .option(ChannelOption.SO_BACKLOG, 128)
+                    .option(ChannelOption.SO_BACKLOG, 1024)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childOption(ChannelOption.SO_KEEPALIVE, true)
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
+                            Connection c = new Connection();
+                            ch.pipeline().addLast("activity", c.activity);
                             ch.pipeline().addLast("mllp", new MllpFrameDecoder(logPrefix,
                                     () -> params.maxFrameBytes, decoderEvents));
-                            ch.pipeline().addLast("hl7", new Connection());
+                            ch.pipeline().addLast("hl7", c);
                         }
                     });
             // The wildcard address: Medplum listens on all interfaces whatever the host in the URL says.
@@ -118,6 +163,8 @@ final class Hl7Channel implements Channel {
                 throw new ChannelException(text, f.cause());
             }
             server = f.channel();
+            housekeeping = server.eventLoop().scheduleAtFixedRate(this::housekeeping, HOUSEKEEPING_MILLIS,
+                    HOUSEKEEPING_MILLIS, TimeUnit.MILLISECONDS);
             state = ChannelState.LISTENING;
             factory.channelStarted(this); // a channel restarted after stop() must again be stopped with the factory
             LOG.info("{}Listening on port {}", logPrefix, boundPort());
@@ -131,6 +178,7 @@ final class Hl7Channel implements Channel {
         synchronized (lifecycle) {
             config = newConfig;
             params = p;
+            if (!p.assignSeqNo) sequence.set(0); // Medplum: turning assignSeqNo off resets the counter
         }
         LOG.info("{}Configuration applied to the listener and {} open connection(s): {}", logPrefix,
                 connections.size(), newConfig.address().raw());
@@ -146,6 +194,10 @@ final class Hl7Channel implements Channel {
             state = ChannelState.STOPPED;
             srv = server;
             server = null;
+            if (housekeeping != null) {
+                housekeeping.cancel(false);
+                housekeeping = null;
+            }
             if (srv != null) closing.add(srv.close());
             for (Connection c : connections.values()) closing.add(c.channel.close());
             // Closed connections leave the map only when Netty fires channelInactive, after the close future.
@@ -166,9 +218,14 @@ final class Hl7Channel implements Channel {
     @Override
     public ChannelStats stats() {
         ChannelConfig c = config;
+        rtt.purge(System.nanoTime(), false);
         Map<String, Object> detail = new LinkedHashMap<>();
         detail.put("hl7ConnectionsOpen", connections.size());
+        detail.put("rtt", rtt.snapshot());
         detail.put("junkBytesSkipped", junkBytes.get());
+        detail.put("naksSent", naksSent.get());
+        detail.put("connectionsRejected", connectionsRejected.get());
+        detail.put("idleConnectionsClosed", idleClosed.get());
         int bound = boundPort();
         detail.put("port", bound < 0 ? c.port() : bound);
         return new ChannelStats(c.name(), TYPE, c.address().raw(), state, connections.size(), messagesIn.get(),
@@ -183,9 +240,56 @@ final class Hl7Channel implements Channel {
         return true;
     }
 
+    /** The commit-ACK log line of Medplum (checklist 53). */
+    static String commitAckLogText(String code, String messageId) {
+        return "[Sent " + ("AA".equals(code) ? "App ACK (AA)" : "Commit ACK (CA)") + " -- ID: "
+                + (messageId == null ? "not provided" : messageId) + "]";
+    }
+
+    /** The assignSeqNo log line of Medplum (spec §4.6). */
+    static String sequenceLogText(String messageId, long n) {
+        return "Setting sequence number for message control ID '" + messageId + "': " + n;
+    }
+
     private void error(String text) {
         errors.incrementAndGet();
         lastError = text;
+    }
+
+    private void housekeeping() {
+        long now = System.nanoTime();
+        rtt.purge(now, false);
+        int idleSecs = params.idleTimeoutSecs;
+        if (idleSecs <= 0) return;
+        long limit = TimeUnit.SECONDS.toNanos(idleSecs);
+        for (Connection c : connections.values()) {
+            if (c.busy.get() == 0 && now - c.lastActivityNanos > limit && c.channel.isActive()) {
+                idleClosed.incrementAndGet();
+                LOG.info("{}Closing idle HL7 connection from {}: no traffic for {} s (idleTimeoutSecs={})", logPrefix,
+                        c.remote, TimeUnit.NANOSECONDS.toSeconds(now - c.lastActivityNanos), idleSecs);
+                c.channel.close();
+            }
+        }
+    }
+
+    private void logRejectedConnection(String remote, int limit, long total) {
+        long second = System.nanoTime() / 1_000_000_000L;
+        long suppressed;
+        synchronized (rejectLog) {
+            if (second != rejectLogSecond) {
+                rejectLogSecond = second;
+                rejectLogsThisSecond = 0;
+            }
+            if (++rejectLogsThisSecond > REJECT_LOGS_PER_SECOND) {
+                rejectsNotLogged++;
+                return;
+            }
+            suppressed = rejectsNotLogged;
+            rejectsNotLogged = 0;
+        }
+        LOG.warn("{}Refused HL7 connection from {}: {} connections open, maxConnections={} ({} refused so far{})",
+                logPrefix, remote, connections.size(), limit, total,
+                suppressed > 0 ? ", " + suppressed + " refusals not logged individually" : "");
     }
 
     private final MllpFrameDecoder.Events decoderEvents = new MllpFrameDecoder.Events() {
@@ -200,13 +304,60 @@ final class Hl7Channel implements Channel {
         }
     };
 
-    /** One device connection; all its methods except {@link #deliver} run on its event loop. */
+    /** A decoded frame waiting for its (possibly paced) dispatch. */
+    private static final class Incoming {
+        final String text;
+        final Charset charset;
+
+        Incoming(String text, Charset charset) {
+            this.text = text;
+            this.charset = charset;
+        }
+    }
+
+    /** One forwarded message awaiting the server's answer. Holds only the MSH, not a possibly large body. */
+    private static final class Exchange {
+        final String msh;
+        final String messageId;
+        final Charset charset;
+        final RttTracker.Pending pending;
+        /** Set once the device had its (possibly only) answer from us: CE/AE for a failed commit. */
+        volatile boolean commitFailed;
+        final AtomicBoolean finished = new AtomicBoolean();
+
+        Exchange(String msh, String messageId, Charset charset, RttTracker.Pending pending) {
+            this.msh = msh;
+            this.messageId = messageId;
+            this.charset = charset;
+            this.pending = pending;
+        }
+
+        String shownId() {
+            return messageId == null ? "not provided" : messageId;
+        }
+    }
+
+    /** One device connection; all its methods except {@link #deliver} and the answer callbacks run on its event loop. */
     private final class Connection extends SimpleChannelInboundHandler<ByteBuf> {
-        private final ArrayDeque<String> queue = new ArrayDeque<>();
+        private final ArrayDeque<Incoming> queue = new ArrayDeque<>();
+        /** Messages queued for dispatch or awaiting an answer; the idle timeout never closes a busy connection. */
+        final AtomicInteger busy = new AtomicInteger();
+        volatile long lastActivityNanos = System.nanoTime();
+        private volatile Charset lastCharset;
         private io.netty.channel.Channel channel;
         private String remote;
+        private boolean admittedHere;
         private long nextDispatchNanos;
         private boolean drainScheduled;
+
+        /** Sits before the decoder so that a device trickling bytes counts as active. */
+        final ChannelInboundHandlerAdapter activity = new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                lastActivityNanos = System.nanoTime();
+                ctx.fireChannelRead(msg);
+            }
+        };
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) throws Exception {
@@ -216,6 +367,16 @@ final class Hl7Channel implements Channel {
                 ctx.close();
                 return;
             }
+            int limit = params.maxConnections;
+            if (admitted.incrementAndGet() > limit) {
+                admitted.decrementAndGet();
+                long total = connectionsRejected.incrementAndGet();
+                error("Refused HL7 connection from " + remote + ": maxConnections=" + limit + " reached");
+                logRejectedConnection(remote, limit, total);
+                ctx.close();
+                return;
+            }
+            admittedHere = true;
             connections.put(remote, this);
             LOG.info("{}HL7 connection established: {}", logPrefix, remote);
             super.channelActive(ctx);
@@ -223,9 +384,14 @@ final class Hl7Channel implements Channel {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+            if (admittedHere) {
+                admittedHere = false;
+                admitted.decrementAndGet();
+            }
             if (remote != null && connections.remove(remote, this)) {
                 LOG.info("{}HL7 connection closed: {}", logPrefix, remote);
             }
+            busy.addAndGet(-queue.size());
             queue.clear();
             super.channelInactive(ctx);
         }
@@ -241,7 +407,9 @@ final class Hl7Channel implements Channel {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, ByteBuf frame) {
             // Decoded with the charset current on arrival; the text is what the server receives (Q18: unchanged).
-            queue.add(frame.toString(params.charset));
+            Charset cs = params.charsetFor(frame);
+            busy.incrementAndGet();
+            queue.add(new Incoming(frame.toString(cs), cs));
             drain(ctx);
         }
 
@@ -269,61 +437,143 @@ final class Hl7Channel implements Channel {
             }
         }
 
-        private void dispatch(String text) {
+        private void dispatch(Incoming in) {
+            Hl7Params p = params;
+            String text = in.text;
+            Charset cs = in.charset;
+            lastCharset = cs;
+            boolean enhanced = p.enhanced != Hl7Params.Enhanced.OFF;
             if (!Er7.startsWithMsh(text)) {
+                busy.decrementAndGet();
                 String err = "Invalid HL7 message from " + remote + ": does not start with MSH";
                 LOG.warn("{}{}", logPrefix, err);
                 error(err);
+                if (p.nakOnError) {
+                    nak(factory.ackBuilder().buildWithoutMsh(enhanced ? "CR" : "AR", "Message does not start with MSH",
+                            AckBuilder.ERR_SEGMENT_SEQUENCE, "Message does not start with an MSH segment"), cs);
+                }
                 return;
             }
             messagesIn.incrementAndGet();
             String id = Er7.messageControlId(text);
-            String shownId = id == null ? "not provided" : id;
-            if (LOG.isDebugEnabled()) LOG.debug("{}[Received -- ID: {}]", logPrefix, shownId);
-            Hl7Params p = params;
-            if (p.enhanced != Hl7Params.Enhanced.OFF) {
-                sendCommitAck(text, p, shownId);
-            }
-            Submission submission = context.submit(new InboundMessage(remote, ContentTypes.HL7_V2, text, id));
-            submission.reply().whenComplete((reply, failure) -> deliver(reply, failure == null ? null
-                    : "No reply for message " + shownId + " from " + remote + ": " + rootMessage(failure)));
-        }
-
-        private void sendCommitAck(String text, Hl7Params p, String shownId) {
-            String code = p.enhanced == Hl7Params.Enhanced.AA ? "AA" : "CA";
-            try {
-                String ack = factory.ackBuilder().build(text, code, null);
-                write(ack, p);
-                if (LOG.isDebugEnabled()) {
-                    LOG.debug("{}[Sent {} -- ID: {}]", logPrefix, code.equals("AA") ? "App ACK (AA)" : "Commit ACK (CA)",
-                            shownId);
-                }
-            } catch (HL7Exception | RuntimeException e) {
-                String err = "Cannot build " + code + " for message " + shownId + " from " + remote + ": " + e.getMessage();
+            if (id == null && p.nakOnError) {
+                busy.decrementAndGet();
+                String reason = "MSH-10 (message control id) is missing";
+                String err = "Rejected message from " + remote + ": " + reason;
                 LOG.warn("{}{}", logPrefix, err);
                 error(err);
-            }
-        }
-
-        /** Sends the server's answer to this device; any thread. */
-        void deliver(DeviceReply reply, String failure) {
-            if (failure != null) {
-                LOG.warn("{}{}", logPrefix, failure);
-                error(failure);
+                nak(factory.ackBuilder().build(text, enhanced ? "CR" : "AR", reason,
+                        AckBuilder.ERR_REQUIRED_FIELD_MISSING, "MSH^1^10", reason), cs);
                 return;
             }
-            if (!reply.isSuccess()) {
-                // Medplum (Q3): logged only; the device gets nothing and waits for its own timeout.
-                String err = "Error during handling transmit request: " + reply.body();
+            String shownId = id == null ? "not provided" : id;
+            if (LOG.isDebugEnabled()) LOG.debug("{}[Received -- ID: {}]: {}", logPrefix, shownId, text.replace('\r', '\n'));
+            if (p.validate && !passesValidation(text, shownId, enhanced, p.nakOnError, cs)) {
+                busy.decrementAndGet();
+                return;
+            }
+            if (p.assignSeqNo) {
+                long n = sequence.getAndIncrement();
+                text = Er7.withMsh13(text, Long.toString(n));
+                if (LOG.isDebugEnabled()) LOG.debug("{}{}", logPrefix, sequenceLogText(id, n));
+            }
+            Exchange ex = new Exchange(Er7.mshSegment(text), id, cs, rtt.start(id));
+            Submission submission = context.submit(new InboundMessage(remote, ContentTypes.HL7_V2, text, id));
+            if (enhanced) {
+                // The commit ACK waits for the runtime to take the message; the reply is handled after it so
+                // the device always sees the commit ACK first.
+                submission.accepted().whenComplete((v, failure) -> {
+                    if (failure == null) {
+                        sendCommitAck(ex);
+                    } else {
+                        commitFailed(ex, failure);
+                    }
+                    submission.reply().whenComplete((reply, f) -> onReply(ex, reply, f));
+                });
+            } else {
+                submission.reply().whenComplete((reply, f) -> onReply(ex, reply, f));
+            }
+        }
+
+        /** {@code validate=true}: HAPI's verdict; a rejected message is answered AR/CR here and not forwarded. */
+        private boolean passesValidation(String text, String shownId, boolean enhanced, boolean nakOnError, Charset cs) {
+            Hl7Validator.Failure f = Hl7Validator.validate(text);
+            if (f == null) return true;
+            String err = "Message " + shownId + " from " + remote + " rejected by validation: " + f.reason;
+            LOG.warn("{}{}", logPrefix, err);
+            error(err);
+            if (nakOnError) {
+                nak(factory.ackBuilder().build(text, enhanced ? "CR" : "AR", f.reason, f.errCode, null, f.reason), cs);
+            }
+            return false;
+        }
+
+        private void sendCommitAck(Exchange ex) {
+            String code = params.enhanced == Hl7Params.Enhanced.AA ? "AA" : "CA";
+            write(factory.ackBuilder().build(ex.msh, code, null), ex.charset);
+            if (LOG.isDebugEnabled()) LOG.debug("{}{}", logPrefix, commitAckLogText(code, ex.messageId));
+        }
+
+        private void commitFailed(Exchange ex, Throwable failure) {
+            ex.commitFailed = true;
+            String reason = rootMessage(failure);
+            String err = "Message " + ex.shownId() + " from " + remote + " was not accepted: " + reason;
+            LOG.warn("{}{}", logPrefix, err);
+            error(err);
+            if (params.nakOnError) {
+                String code = params.enhanced == Hl7Params.Enhanced.AA ? "AE" : "CE";
+                nak(factory.ackBuilder().build(ex.msh, code, reason, AckBuilder.ERR_INTERNAL, null, reason), ex.charset);
+            }
+            finish(ex);
+        }
+
+        /** The answer (or failure) for one forwarded message; any thread. */
+        private void onReply(Exchange ex, DeviceReply reply, Throwable failure) {
+            if (ex.commitFailed) {
+                // The device already has CE/AE for this message; the outcome only matters to the log.
+                if (LOG.isDebugEnabled()) {
+                    LOG.debug("{}Outcome of refused message {}: {}", logPrefix, ex.shownId(),
+                            failure != null ? rootMessage(failure) : "status " + reply.statusCode());
+                }
+                return;
+            }
+            if (failure != null) {
+                String reason = rootMessage(failure);
+                String err = "No reply for message " + ex.shownId() + " from " + remote + ": " + reason;
                 LOG.warn("{}{}", logPrefix, err);
                 error(err);
+                appError(ex, "No answer from the server: " + reason);
+                finish(ex);
+                return;
+            }
+            deliver(reply, ex);
+        }
+
+        /** Sends the server's answer to this device; any thread. {@code ex} is null for unmatched answers. */
+        void deliver(DeviceReply reply, Exchange ex) {
+            try {
+                deliver0(reply, ex);
+            } finally {
+                if (ex != null) finish(ex);
+            }
+        }
+
+        private void deliver0(DeviceReply reply, Exchange ex) {
+            if (!reply.isSuccess()) {
+                String body = truncate(reply.body());
+                String err = "Error during handling transmit request: " + body;
+                LOG.warn("{}{}{}", logPrefix, err, ex == null ? "" : " (message " + ex.shownId() + " from " + remote + ")");
+                error(err);
+                if (ex != null) appError(ex, "Server error " + reply.statusCode() + ": " + body);
                 return;
             }
             String body = reply.body() == null ? "" : reply.body();
             if (!Er7.startsWithMsh(body)) {
-                String err = "Invalid HL7 reply from the server for " + remote + ": does not start with MSH; nothing sent";
+                String err = "Invalid HL7 reply from the server for " + remote
+                        + (ex == null ? "" : " (message " + ex.shownId() + ")") + ": does not start with MSH";
                 LOG.warn("{}{}", logPrefix, err);
                 error(err);
+                if (ex != null) appError(ex, "The server's answer is not an HL7 message: " + truncate(body));
                 return;
             }
             Hl7Params p = params;
@@ -343,11 +593,44 @@ final class Hl7Channel implements Channel {
                 error(err);
                 return;
             }
-            write(body, p);
+            write(body, ex != null ? ex.charset : charsetForUnmatched());
         }
 
-        private void write(String text, Hl7Params p) {
-            channel.writeAndFlush(Mllp.frame(channel.alloc(), text, p.charset)).addListener(f -> {
+        /** AE for a message the server did not answer positively, unless nakOnError=false or gated off. */
+        private void appError(Exchange ex, String reason) {
+            Hl7Params p = params;
+            if (!p.nakOnError) return;
+            if (!p.forwardsAppAck("AE")) {
+                if (LOG.isDebugEnabled()) {
+                    LOG.debug("{}[Skipping ACK -- Mode: {} -- ID: {} -- ACK: AE]", logPrefix,
+                            p.enhanced == Hl7Params.Enhanced.AA ? "aa" : "standard", ex.shownId());
+                }
+                return;
+            }
+            if (!channel.isActive()) return; // already logged as a failure; nobody to tell
+            nak(factory.ackBuilder().build(ex.msh, "AE", reason, AckBuilder.ERR_INTERNAL, null, reason), ex.charset);
+        }
+
+        private void finish(Exchange ex) {
+            if (ex.finished.compareAndSet(false, true)) {
+                busy.decrementAndGet();
+                lastActivityNanos = System.nanoTime(); // the idle clock starts when the device has its answer
+                rtt.complete(ex.pending);
+            }
+        }
+
+        private Charset charsetForUnmatched() {
+            Charset c = lastCharset;
+            return c != null ? c : params.defaultCharset();
+        }
+
+        private void nak(String ack, Charset cs) {
+            naksSent.incrementAndGet();
+            write(ack, cs);
+        }
+
+        private void write(String text, Charset cs) {
+            channel.writeAndFlush(Mllp.frame(channel.alloc(), text, cs)).addListener(f -> {
                 if (f.isSuccess()) {
                     messagesOut.incrementAndGet();
                 } else {
@@ -357,6 +640,11 @@ final class Hl7Channel implements Channel {
                 }
             });
         }
+    }
+
+    static String truncate(String s) {
+        if (s == null) return "";
+        return s.length() <= MAX_QUOTED_BODY ? s : s.substring(0, MAX_QUOTED_BODY) + "...";
     }
 
     static String rootMessage(Throwable t) {

@@ -36,7 +36,7 @@ public final class Hl7ChannelFactory implements ChannelFactory {
 
     @Activate
     public Hl7ChannelFactory() {
-        // event loops and the HAPI context are created with the instance
+        // event loops and the ACK builder are created with the instance
     }
 
     @Deactivate

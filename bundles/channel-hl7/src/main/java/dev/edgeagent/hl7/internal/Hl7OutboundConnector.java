@@ -29,19 +29,27 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Pushes HL7 messages from the server to devices ({@code agent:transmit:request} with an {@code mllp://}
- * remote), following Medplum's validation order and texts (spec §4.7), with one client pool per remote.
- * Unlike Medplum (Q12), a silent device is bounded by a response timeout.
+ * remote), following Medplum's validation order, texts and status codes (spec §4.7), with one client pool per
+ * remote string (§4.8). Deliberate differences from Medplum: a silent device is bounded by a response timeout
+ * (Q12); an idle open connection is reused before a new one is opened; a push whose MSH-10 is already in
+ * flight never shares an answer with the earlier push (Q11, see {@link Hl7Client}); client RTT samples are
+ * recorded with and without keepAlive (Medplum's tests only show keepAlive).
  * <p>
  * Component configuration (PID {@value #PID}): {@code connectTimeoutMs} (30000), {@code responseTimeoutMs}
- * (60000), {@code idleReleaseMs} (10000: idle connections are closed after this long when keepAlive is off),
- * {@code maxFrameBytes} (16777216, for device answers).
+ * (60000), {@code idleReleaseMs} (10000: without keepAlive, connections idle this long are closed),
+ * {@code idleCheckIntervalMs} (10000: how often idle connections are looked for, Medplum's heartbeat tick),
+ * {@code maxFrameBytes} (16777216, for device answers). Agent settings: {@code keepAlive},
+ * {@code maxClientsPerRemote}.
  */
 @Component(service = OutboundConnector.class, configurationPid = Hl7OutboundConnector.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL, property = {ChannelFactory.SCHEMES_PROPERTY + "=mllp"})
@@ -52,18 +60,23 @@ public final class Hl7OutboundConnector implements OutboundConnector {
 
     private final EventLoopGroup group = new NioEventLoopGroup(2, new DefaultThreadFactory("edge-hl7-push", true));
     private final Map<String, Hl7ClientPool> pools = new ConcurrentHashMap<>();
+    /** RTT trackers by {@code clientStats} key, shared by pools whose remotes differ only in other params. */
+    private final Map<String, OutboundRttTracker> trackers = new ConcurrentHashMap<>();
+    private final Object lifecycle = new Object();
     private volatile PushSettings settings = PushSettings.defaults();
-    private ScheduledFuture<?> reaper;
+    private ScheduledFuture<?> reaper; // guarded by lifecycle
+    private long reaperPeriodMs; // guarded by lifecycle
+    private boolean stopped; // guarded by lifecycle
 
     @Activate
     public Hl7OutboundConnector(Map<String, Object> properties) {
         modified(properties);
-        scheduleReaper();
     }
 
-    /** For tests and embedding: explicit timeouts instead of component properties. */
-    Hl7OutboundConnector(int connectTimeoutMs, long responseTimeoutMs, long idleReleaseMs) {
-        settings = settings.withTimeouts(connectTimeoutMs, responseTimeoutMs, idleReleaseMs, Hl7Params.DEFAULT_MAX_FRAME_BYTES);
+    /** For tests and embedding: explicit timings instead of component properties. */
+    Hl7OutboundConnector(int connectTimeoutMs, long responseTimeoutMs, long idleReleaseMs, long idleCheckIntervalMs) {
+        settings = settings.withTimeouts(connectTimeoutMs, responseTimeoutMs, idleReleaseMs, idleCheckIntervalMs,
+                Hl7Params.DEFAULT_MAX_FRAME_BYTES);
         scheduleReaper();
     }
 
@@ -74,18 +87,29 @@ public final class Hl7OutboundConnector implements OutboundConnector {
                 (int) positive(properties, "connectTimeoutMs", PushSettings.DEFAULT_CONNECT_TIMEOUT_MS),
                 positive(properties, "responseTimeoutMs", PushSettings.DEFAULT_RESPONSE_TIMEOUT_MS),
                 positive(properties, "idleReleaseMs", PushSettings.DEFAULT_IDLE_RELEASE_MS),
+                positive(properties, "idleCheckIntervalMs", PushSettings.DEFAULT_IDLE_CHECK_INTERVAL_MS),
                 (int) positive(properties, "maxFrameBytes", Hl7Params.DEFAULT_MAX_FRAME_BYTES));
+        scheduleReaper();
     }
 
+    /** (Re)starts the idle check when its period changed. */
     private void scheduleReaper() {
-        // Medplum closes idle clients on its 10 s heartbeat tick; we check at a fraction of the idle time.
-        long period = Math.max(50, Math.min(settings.idleReleaseMs / 2, 5_000));
-        reaper = group.next().scheduleAtFixedRate(this::closeIdleClients, period, period, TimeUnit.MILLISECONDS);
+        long period = settings.idleCheckIntervalMs;
+        synchronized (lifecycle) {
+            if (stopped || (reaper != null && period == reaperPeriodMs)) return;
+            if (reaper != null) reaper.cancel(false);
+            reaperPeriodMs = period;
+            reaper = group.next().scheduleAtFixedRate(this::closeIdleClients, period, period, TimeUnit.MILLISECONDS);
+        }
     }
 
+    /** Closes every pool and stops the event loops (checklist 67). */
     @Deactivate
     void deactivate() {
-        if (reaper != null) reaper.cancel(false);
+        synchronized (lifecycle) {
+            stopped = true;
+            if (reaper != null) reaper.cancel(false);
+        }
         closeAllPools();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
     }
@@ -98,29 +122,57 @@ public final class Hl7OutboundConnector implements OutboundConnector {
     @Override
     public void applySettings(AgentSettings agentSettings) {
         boolean keepAlive = agentSettings.getBoolean("keepAlive", false);
+        // 0 would leave a pool that can never connect; the core already warns about invalid values.
         int explicit = agentSettings.getNonNegativeInt("maxClientsPerRemote", 0);
-        int maxClients = explicit > 0 ? explicit : keepAlive ? 1 : PushSettings.DEFAULT_MAX_CLIENTS;
-        PushSettings old = settings;
-        settings = old.withAgentSettings(keepAlive, maxClients);
+        int maxClients = explicit > 0 ? explicit
+                : keepAlive ? PushSettings.DEFAULT_MAX_CLIENTS_KEEP_ALIVE : PushSettings.DEFAULT_MAX_CLIENTS;
+        PushSettings old;
+        synchronized (lifecycle) {
+            old = settings;
+            settings = old.withAgentSettings(keepAlive, maxClients);
+        }
         if (old.keepAlive != keepAlive) {
             // Medplum discards every pool when keepAlive flips, so sockets get the new TCP keep-alive flag.
+            LOG.info("keepAlive changed to {}: closing {} outbound client pool(s)", keepAlive, pools.size());
             closeAllPools();
+        } else if (old.maxClientsPerRemote != maxClients) {
+            LOG.info("maxClientsPerRemote changed from {} to {}: applied to {} existing pool(s)",
+                    old.maxClientsPerRemote, maxClients, pools.size());
         }
     }
 
+    /** {@code {"hl7ClientCount": n, "clientStats": {"mllp://host:port?encoding=e": {"rtt": {...}}}}}. */
     @Override
     public Map<String, Object> stats() {
         int clients = 0;
-        for (Hl7ClientPool p : pools.values()) clients += p.size();
+        Map<String, Integer> pending = new TreeMap<>();
+        Map<String, OutboundRttTracker> rtt = new TreeMap<>();
+        for (Hl7ClientPool p : pools.values()) {
+            clients += p.size();
+            pending.merge(p.statsKey(), p.pendingCount(), Integer::sum);
+            rtt.putIfAbsent(p.statsKey(), p.rtt());
+        }
+        Map<String, Object> clientStats = new LinkedHashMap<>();
+        for (Map.Entry<String, OutboundRttTracker> e : rtt.entrySet()) {
+            clientStats.put(e.getKey(), Map.of("rtt", e.getValue().snapshot(pending.get(e.getKey()))));
+        }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("hl7ClientCount", clients);
-        m.put("hl7ClientPools", pools.size());
+        m.put("clientStats", clientStats);
         return m;
+    }
+
+    /** Number of pools (one per distinct remote string). */
+    int poolCount() {
+        return pools.size();
     }
 
     @Override
     public CompletionStage<DeviceReply> send(OutboundRequest request) {
         String remote = request.remote();
+        if (remote == null || remote.isBlank()) {
+            return CompletableFuture.failedFuture(new Exception("Missing remote address"));
+        }
         EndpointAddress address;
         try {
             address = EndpointAddress.parse(remote);
@@ -151,7 +203,9 @@ public final class Hl7OutboundConnector implements OutboundConnector {
 
         Hl7ClientPool pool = pools.computeIfAbsent(remote, r -> {
             LOG.info("Client pool created for remote '{}'", r);
-            return new Hl7ClientPool(r, address.host(), address.port(), charset, () -> settings, this::bootstrap);
+            String key = statsKey(address.host(), address.port(), enc);
+            return new Hl7ClientPool(r, address.host(), address.port(), charset, key,
+                    trackers.computeIfAbsent(key, k -> new OutboundRttTracker()), () -> settings, this::bootstrap);
         });
 
         String body = request.body() == null ? "" : request.body();
@@ -166,19 +220,34 @@ public final class Hl7OutboundConnector implements OutboundConnector {
         Hl7Client client;
         try {
             address.requirePort();
-            client = pool.acquire();
+            client = pool.acquire(controlId);
         } catch (IllegalArgumentException | IllegalStateException e) {
+            LOG.warn("Push to '{}' (message '{}') rejected: {}", remote, controlId, e.getMessage());
             return reply400(e.getMessage());
         }
         return client.send(normaliseSegments(body), controlId, application).handle((text, err) -> {
-            pool.release(client, err != null);
+            pool.release(client, controlId, err != null);
             if (err != null) {
-                String reason = Hl7Channel.rootMessage(err);
-                LOG.warn("Push to '{}' (message {}) failed: {}", remote, controlId, reason);
+                String reason = rootMessage(err);
+                LOG.warn("Push to '{}' (message '{}') failed: {}", remote, controlId, reason);
                 return new DeviceReply(400, ContentTypes.TEXT, reason);
             }
             return new DeviceReply(200, ContentTypes.HL7_V2, text);
         });
+    }
+
+    /** Medplum's key: the host and port of the URL plus the encoding as written, {@code utf-8} when absent. */
+    static String statsKey(String host, int port, String encoding) {
+        String h = host.indexOf(':') >= 0 && !host.startsWith("[") ? "[" + host + "]" : host;
+        return "mllp://" + h + ":" + port + "?encoding=" + (encoding == null || encoding.isEmpty() ? "utf-8" : encoding);
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable c = t;
+        while ((c instanceof CompletionException || c instanceof ExecutionException) && c.getCause() != null) {
+            c = c.getCause();
+        }
+        return Hl7Client.describe(c);
     }
 
     private Bootstrap bootstrap() {
@@ -199,10 +268,12 @@ public final class Hl7OutboundConnector implements OutboundConnector {
     }
 
     private void closeAllPools() {
-        for (Hl7ClientPool p : new ArrayList<>(pools.values())) {
-            p.close();
+        for (String remote : new ArrayList<>(pools.keySet())) {
+            Hl7ClientPool p = pools.remove(remote);
+            if (p != null) p.close();
         }
-        pools.clear();
+        // Medplum's client stats live and die with the pools.
+        trackers.keySet().removeIf(k -> pools.values().stream().noneMatch(p -> p.statsKey().equals(k)));
     }
 
     private static boolean isReturnAck(String v) {

@@ -15,37 +15,77 @@ import java.util.Locale;
  */
 final class Hl7Params {
     static final int DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+    static final int DEFAULT_MAX_CONNECTIONS = 1000;
+    /** An hour: long enough for devices that keep a quiet link open between shifts, short enough to reap dead peers. */
+    static final int DEFAULT_IDLE_TIMEOUT_SECS = 3600;
 
     enum Enhanced { OFF, STANDARD, AA }
 
     enum AppLevelAck { AL, ER, NE, SU }
 
+    /** The {@code encoding} parameter, or null: then each message is decoded by its MSH-18, else UTF-8. */
     final Charset charset;
     final Enhanced enhanced;
     final AppLevelAck appLevelAck;
     /** 0 = unthrottled; otherwise messages per minute per connection. */
     final int messagesPerMin;
     final int maxFrameBytes;
+    /** Medplum {@code assignSeqNo}: write a per-channel counter into MSH-13. */
+    final boolean assignSeqNo;
+    /**
+     * Our extension (default true): answer AR/AE (CR/CE in enhanced mode) with an ERR segment where the
+     * Medplum Agent stays silent (no MSH, no MSH-10, server error, no server answer). {@code false} restores
+     * Medplum's silence.
+     */
+    final boolean nakOnError;
+    /** Our extension: open device connections allowed per channel; more are accepted and closed at once. */
+    final int maxConnections;
+    /** Our extension: close a connection silent for this long (0 = never), unless a message is in flight. */
+    final int idleTimeoutSecs;
+    /**
+     * Our extension (default false): parse and validate every inbound message with HAPI ({@link Hl7Validator})
+     * and answer AR/CR instead of forwarding one that fails.
+     */
+    final boolean validate;
     private final List<ConfigIssue> issues;
 
     private Hl7Params(Charset charset, Enhanced enhanced, AppLevelAck appLevelAck, int messagesPerMin,
-                      int maxFrameBytes, List<ConfigIssue> issues) {
+                      int maxFrameBytes, boolean assignSeqNo, boolean nakOnError, int maxConnections,
+                      int idleTimeoutSecs, boolean validate, List<ConfigIssue> issues) {
         this.charset = charset;
         this.enhanced = enhanced;
         this.appLevelAck = appLevelAck;
         this.messagesPerMin = messagesPerMin;
         this.maxFrameBytes = maxFrameBytes;
+        this.assignSeqNo = assignSeqNo;
+        this.nakOnError = nakOnError;
+        this.maxConnections = maxConnections;
+        this.idleTimeoutSecs = idleTimeoutSecs;
+        this.validate = validate;
         this.issues = List.copyOf(issues);
     }
 
     static Hl7Params defaults() {
-        return new Hl7Params(StandardCharsets.UTF_8, Enhanced.OFF, AppLevelAck.AL, 0, DEFAULT_MAX_FRAME_BYTES, List.of());
+        return new Hl7Params(null, Enhanced.OFF, AppLevelAck.AL, 0, DEFAULT_MAX_FRAME_BYTES, false, true,
+                DEFAULT_MAX_CONNECTIONS, DEFAULT_IDLE_TIMEOUT_SECS, false, List.of());
+    }
+
+    /** The charset of a frame: the {@code encoding} parameter, else the frame's MSH-18, else UTF-8. */
+    Charset charsetFor(io.netty.buffer.ByteBuf frame) {
+        if (charset != null) return charset;
+        Charset c = Charsets.fromMsh18(frame);
+        return c != null ? c : StandardCharsets.UTF_8;
+    }
+
+    /** The charset for answers when no message told us better. */
+    Charset defaultCharset() {
+        return charset != null ? charset : StandardCharsets.UTF_8;
     }
 
     static Hl7Params from(ChannelConfig config) {
         List<ConfigIssue> issues = new ArrayList<>();
 
-        Charset charset = StandardCharsets.UTF_8;
+        Charset charset = null;
         String enc = present(config.param("encoding"));
         if (enc != null) {
             Charset c = Charsets.resolve(enc);
@@ -108,7 +148,46 @@ final class Hl7Params {
                 maxFrameBytes = n;
             }
         }
-        return new Hl7Params(charset, enhanced, appLevelAck, messagesPerMin, maxFrameBytes, issues);
+        boolean assignSeqNo = "true".equalsIgnoreCase(config.param("assignSeqNo")); // anything else: off, silently
+
+        boolean nakOnError = true;
+        String nak = present(config.param("nakOnError"));
+        if (nak != null) {
+            if (nak.equalsIgnoreCase("false")) {
+                nakOnError = false;
+            } else if (!nak.equalsIgnoreCase("true")) {
+                issues.add(ConfigIssue.warning("Invalid nakOnError value '" + nak + "'; expected 'true' or 'false'. Using true."));
+            }
+        }
+        int maxConnections = positiveInt(config, "maxConnections", DEFAULT_MAX_CONNECTIONS, false, issues);
+        int idleTimeoutSecs = positiveInt(config, "idleTimeoutSecs", DEFAULT_IDLE_TIMEOUT_SECS, true, issues);
+        boolean validate = false;
+        String val = present(config.param("validate"));
+        if (val != null) {
+            if (val.equalsIgnoreCase("true")) {
+                validate = true;
+            } else if (!val.equalsIgnoreCase("false")) {
+                issues.add(ConfigIssue.warning("Invalid validate value '" + val
+                        + "'; expected 'true' or 'false'. Validation disabled."));
+            }
+        }
+        return new Hl7Params(charset, enhanced, appLevelAck, messagesPerMin, maxFrameBytes, assignSeqNo, nakOnError,
+                maxConnections, idleTimeoutSecs, validate, issues);
+    }
+
+    private static int positiveInt(ChannelConfig config, String name, int dflt, boolean zeroAllowed,
+                                   List<ConfigIssue> issues) {
+        String v = present(config.param(name));
+        if (v == null) return dflt;
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n > 0 || (zeroAllowed && n == 0)) return n;
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        issues.add(ConfigIssue.warning("Invalid " + name + " value '" + v + "'; expected a "
+                + (zeroAllowed ? "non-negative" : "positive") + " integer. Using " + dflt + "."));
+        return dflt;
     }
 
     List<ConfigIssue> issues() {

@@ -114,10 +114,10 @@ class Hl7ChannelTest {
     }
 
     @Test
-    void errorReplyFromServerSendsNothing() throws Exception {
+    void medplumModeErrorReplyFromServerSendsNothing() throws Exception {
         TestSupport.FakeContext ctx = new TestSupport.FakeContext(m -> CompletableFuture.completedFuture(
                 new DeviceReply(400, ContentTypes.TEXT, "Bot failed")));
-        Hl7Channel ch = start("mllp://0.0.0.0:0", ctx);
+        Hl7Channel ch = start("mllp://0.0.0.0:0?nakOnError=false", ctx);
         try (Socket s = TestSupport.connect(ch.boundPort())) {
             send(s, TestSupport.frame(TestSupport.ADT, StandardCharsets.UTF_8));
             assertNotNull(ctx.received.poll(5, TimeUnit.SECONDS));
@@ -130,10 +130,10 @@ class Hl7ChannelTest {
     }
 
     @Test
-    void failedSubmissionSendsNothingAndIsCounted() throws Exception {
+    void medplumModeFailedSubmissionSendsNothingAndIsCounted() throws Exception {
         TestSupport.FakeContext ctx = new TestSupport.FakeContext(m -> CompletableFuture.failedFuture(
                 new IllegalStateException("queue full")));
-        Hl7Channel ch = start("mllp://0.0.0.0:0", ctx);
+        Hl7Channel ch = start("mllp://0.0.0.0:0?nakOnError=FALSE", ctx);
         try (Socket s = TestSupport.connect(ch.boundPort())) {
             send(s, TestSupport.frame(TestSupport.ADT, StandardCharsets.UTF_8));
             assertNothingArrives(s);
@@ -144,8 +144,8 @@ class Hl7ChannelTest {
     }
 
     @Test
-    void nonMshFrameIsNotForwardedNotAnsweredAndCounted() throws Exception {
-        Hl7Channel ch = start("mllp://0.0.0.0:0", ackingServer);
+    void medplumModeNonMshFrameIsNotForwardedNotAnsweredAndCounted() throws Exception {
+        Hl7Channel ch = start("mllp://0.0.0.0:0?nakOnError=false", ackingServer);
         try (Socket s = TestSupport.connect(ch.boundPort())) {
             send(s, TestSupport.frame("PID|1||X", StandardCharsets.UTF_8));
             assertNothingArrives(s);

@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# Benchmarks the packaged agent against the hub, both on this machine, loopback only:
+#   cold start, idle RSS, then closed-loop MLLP load (1.5 KB ADT^A01) on a standard channel and an
+#   enhanced=true channel at 1 and 8 connections, with the agent's RSS sampled during each run.
+# usage: bench/run-bench.sh [--quick] [--profile] [--no-calibrate]
+#   --quick         fewer messages (a smoke run of the tooling, figures are rough)
+#   --profile       JFR recording of the agent during the standard 8-connection run, summarised by top frames;
+#                   plus heap info and, with -XX:NativeMemoryTracking=summary in EDGE_JAVA_OPTS, the NMT summary
+#   --no-calibrate  skip the run against the generator's own do-nothing responder
+# Environment: EDGE_JAVA_OPTS (agent JVM flags, see the assembly's bin/setenv), HUB_JAVA_OPTS (default -Xmx256m),
+#   BENCH_JAVA_OPTS (load generator JVM), KEEP=1 keeps the temp dir (logs, JFR) for inspection.
+# Every process started here is stopped on exit, whatever happens.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+QUICK=0; PROFILE=0; CALIBRATE=1
+for a in "$@"; do
+  case "$a" in
+    --quick) QUICK=1 ;;
+    --profile) PROFILE=1 ;;
+    --no-calibrate) CALIBRATE=0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "run-bench: unknown option $a" >&2; exit 2 ;;
+  esac
+done
+
+VERSION=0.1.0-SNAPSHOT
+TARBALL=karaf-assembly/target/edge-agent-assembly-$VERSION.tar.gz
+HUB_JAR=hub/target/hub-$VERSION.jar
+BENCH_JAR=bench/target/bench-$VERSION.jar
+if [ ! -f "$TARBALL" ] || [ ! -f "$HUB_JAR" ]; then
+  echo "run-bench: building the reactor (tests skipped)..."
+  mvn -B -ntp -q install -DskipTests
+fi
+if [ ! -f "$BENCH_JAR" ]; then
+  mvn -B -ntp -q -f bench/pom.xml install -DskipTests
+fi
+
+if [ "$QUICK" = 1 ]; then
+  N1=3000; N8=8000; WARM=1000; CAL1=5000; CAL8=20000
+else
+  N1=30000; N8=100000; WARM=10000; CAL1=30000; CAL8=150000
+fi
+WARM_S=5
+HUB_JAVA_OPTS=${HUB_JAVA_OPTS:--Xmx256m -XX:+UseParallelGC}
+BENCH_JAVA_OPTS=${BENCH_JAVA_OPTS:--Xms64m -Xmx512m -XX:+UseSerialGC}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/edge-bench.XXXXXX")
+HUB_PID=""; KARAF_PID=""; RESP_PID=""; AGENT_HOME=""
+cleanup() {
+  local rc=$?
+  set +e
+  [ -n "$RESP_PID" ] && kill "$RESP_PID" 2>/dev/null
+  if [ -n "$AGENT_HOME" ] && [ -n "$KARAF_PID" ] && kill -0 "$KARAF_PID" 2>/dev/null; then
+    "$AGENT_HOME/bin/stop" >/dev/null 2>&1
+    for _ in $(seq 1 100); do kill -0 "$KARAF_PID" 2>/dev/null || break; sleep 0.2; done
+    if kill -0 "$KARAF_PID" 2>/dev/null; then
+      echo "run-bench: Karaf ($KARAF_PID) did not stop in 20 s; killing it" >&2
+      kill -9 "$KARAF_PID" 2>/dev/null
+    fi
+  fi
+  if [ -n "$HUB_PID" ]; then
+    kill "$HUB_PID" 2>/dev/null
+    for _ in $(seq 1 50); do kill -0 "$HUB_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$HUB_PID" 2>/dev/null
+  fi
+  wait 2>/dev/null
+  if [ "${KEEP:-0}" = 1 ] || [ $rc -ne 0 ]; then
+    echo "run-bench: logs kept in $WORK (hub.log, agent/data/log/karaf.log)" >&2
+  else
+    rm -rf "$WORK"
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+now_ms() { date +%s%3N; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+rss_mib() { awk -v k="$2:" '$1==k {printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo n/a; }
+# Reads one field of the bench's flat one-line JSON.
+jget() { sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$1"; }
+
+HUB_PORT=$(free_port); STD_PORT=$(free_port); ENH_PORT=$(free_port)
+while [ "$STD_PORT" = "$HUB_PORT" ] || [ "$ENH_PORT" = "$STD_PORT" ] || [ "$ENH_PORT" = "$HUB_PORT" ]; do
+  STD_PORT=$(free_port); ENH_PORT=$(free_port)
+done
+
+cat > "$WORK/seed.json" <<JSON
+{
+  "clients": [{"clientId": "edge-agent", "clientSecret": "edge-secret"}],
+  "resources": [
+    {"resourceType": "Agent", "id": "bench-agent", "name": "Benchmark agent", "status": "active", "setting": [],
+     "channel": [
+       {"name": "bench-std", "endpoint": {"reference": "Endpoint/bench-std"}, "targetReference": {"reference": "Bot/ack-bot"}},
+       {"name": "bench-enh", "endpoint": {"reference": "Endpoint/bench-enh"}, "targetReference": {"reference": "Bot/ack-bot"}}
+     ]},
+    {"resourceType": "Endpoint", "id": "bench-std", "status": "active", "address": "mllp://127.0.0.1:$STD_PORT"},
+    {"resourceType": "Endpoint", "id": "bench-enh", "status": "active", "address": "mllp://127.0.0.1:$ENH_PORT?enhanced=true"}
+  ]
+}
+JSON
+
+# shellcheck disable=SC2086
+java $HUB_JAVA_OPTS -jar "$HUB_JAR" --host 127.0.0.1 --port "$HUB_PORT" --seed "$WORK/seed.json" > "$WORK/hub.log" 2>&1 &
+HUB_PID=$!
+for _ in $(seq 1 200); do port_open "$HUB_PORT" && break; kill -0 "$HUB_PID" 2>/dev/null || break; sleep 0.1; done
+port_open "$HUB_PORT" || { echo "run-bench: the hub did not start; see $WORK/hub.log" >&2; tail -20 "$WORK/hub.log" >&2; exit 1; }
+
+tar xzf "$TARBALL" -C "$WORK"
+mv "$WORK/edge-agent-assembly-$VERSION" "$WORK/agent"
+AGENT_HOME=$WORK/agent
+CFG=$AGENT_HOME/etc/dev.edgeagent.cfg
+sed -i -e "s#^baseUrl *=.*#baseUrl = http://127.0.0.1:$HUB_PORT/#" -e "s#^agentId *=.*#agentId = bench-agent#" "$CFG"
+grep -q "^agentId = bench-agent" "$CFG" || { echo "run-bench: could not set agentId in $CFG" >&2; exit 1; }
+
+LOG=$AGENT_HOME/data/log/karaf.log
+T0=$(now_ms)
+"$AGENT_HOME/bin/start"
+T_LIVE=""; T_LISTEN=""
+for _ in $(seq 1 1200); do
+  if [ -z "$KARAF_PID" ] && [ -s "$AGENT_HOME/karaf.pid" ]; then KARAF_PID=$(cat "$AGENT_HOME/karaf.pid"); fi
+  if [ -f "$LOG" ]; then
+    [ -z "$T_LIVE" ] && grep -q "Cloud link LIVE" "$LOG" && T_LIVE=$(now_ms)
+    # both channels: two "Listening on port" lines
+    [ -z "$T_LISTEN" ] && [ "$(grep -c "Listening on port" "$LOG")" -ge 2 ] && T_LISTEN=$(now_ms)
+  fi
+  if [ -n "$T_LIVE" ] && [ -n "$T_LISTEN" ] && port_open "$STD_PORT" && port_open "$ENH_PORT"; then break; fi
+  sleep 0.05
+done
+if [ -z "$T_LIVE" ] || [ -z "$T_LISTEN" ] || ! port_open "$STD_PORT" || ! port_open "$ENH_PORT"; then
+  echo "run-bench: the agent did not come up within 60 s (cloud link LIVE: ${T_LIVE:+yes}, listening: ${T_LISTEN:+yes})" >&2
+  [ -f "$LOG" ] && grep -E "WARN|ERROR" "$LOG" | tail -20 >&2
+  exit 1
+fi
+[ -n "$KARAF_PID" ] || { echo "run-bench: no $AGENT_HOME/karaf.pid" >&2; exit 1; }
+COLD_LIVE=$((T_LIVE - T0)); COLD_LISTEN=$((T_LISTEN - T0))
+
+# Reference point for the generator itself: its own do-nothing responder on this machine right now.
+CAL=""
+if [ "$CALIBRATE" = 1 ]; then
+  RESP_PORT=$(free_port)
+  # shellcheck disable=SC2086
+  java $BENCH_JAVA_OPTS -jar "$BENCH_JAR" --responder "$RESP_PORT" --host 127.0.0.1 > "$WORK/responder.log" 2>&1 &
+  RESP_PID=$!
+  for _ in $(seq 1 100); do port_open "$RESP_PORT" && break; sleep 0.1; done
+  for c in 1 8; do
+    n=$CAL1; [ "$c" = 8 ] && n=$CAL8
+    # shellcheck disable=SC2086
+    CAL+="$(java $BENCH_JAVA_OPTS -jar "$BENCH_JAR" --host 127.0.0.1 --port "$RESP_PORT" --connections $c \
+      --messages $n --warmup $WARM --warmup-seconds $WARM_S --label "responder-$c" --json)"$'\n'
+  done
+  kill "$RESP_PID"; wait "$RESP_PID" 2>/dev/null || true; RESP_PID=""
+fi
+
+echo "Waiting 10 s for the agent to settle..."
+sleep 10
+IDLE_RSS=$(rss_mib "$KARAF_PID" VmRSS)
+
+RESULTS=""; FAILED=0
+run() { # label port connections messages expect
+  local out
+  # shellcheck disable=SC2086
+  if ! out=$(java $BENCH_JAVA_OPTS -jar "$BENCH_JAR" --host 127.0.0.1 --port "$2" --connections "$3" --messages "$4" \
+      --warmup "$WARM" --warmup-seconds "$WARM_S" --expect "$5" --pid "$KARAF_PID" --label "$1" --json); then
+    FAILED=1
+  fi
+  RESULTS+="$out"$'\n'
+}
+run std-1 "$STD_PORT" 1 "$N1" AA
+if [ "$PROFILE" = 1 ]; then
+  jcmd "$KARAF_PID" JFR.start name=bench settings=profile filename="$WORK/agent.jfr" >/dev/null
+fi
+run std-8 "$STD_PORT" 8 "$N8" AA
+if [ "$PROFILE" = 1 ]; then
+  jcmd "$KARAF_PID" JFR.stop name=bench >/dev/null
+fi
+run enh-1 "$ENH_PORT" 1 "$N1" CA+AA
+run enh-8 "$ENH_PORT" 8 "$N8" CA+AA
+AFTER_RSS=$(rss_mib "$KARAF_PID" VmRSS)
+if [ "$PROFILE" = 1 ]; then
+  # Only answers when the agent runs with -XX:NativeMemoryTracking=summary (add it to EDGE_JAVA_OPTS).
+  jcmd "$KARAF_PID" VM.native_memory summary > "$WORK/nmt.txt" 2>&1 || true
+  jcmd "$KARAF_PID" GC.heap_info > "$WORK/heap.txt" 2>&1 || true
+fi
+HWM=$(rss_mib "$KARAF_PID" VmHWM)
+
+echo
+echo "Edge Agent benchmark $( [ "$QUICK" = 1 ] && echo "(quick: figures are rough)" ) on $(nproc) cores, $(date -u +%FT%TZ)"
+echo "agent JVM: $(tr '\0' ' ' < "/proc/$KARAF_PID/cmdline" | grep -o -- '-X[^ ]*\|-D\(io\.netty\)[^ ]*' | tr '\n' ' ')"
+echo "cold start: ${COLD_LIVE} ms to 'Cloud link LIVE', ${COLD_LISTEN} ms to both 'Listening on port'   idle RSS (10 s): ${IDLE_RSS} MiB"
+printf '\n%-12s %5s %8s %9s %9s %9s %9s %9s %10s %s\n' run conns msgs "msg/s" "p50 ms" "p95 ms" "p99 ms" "max ms" "RSS peak" result
+while IFS= read -r j; do
+  [ -z "$j" ] && continue
+  us() { awk -v v="$(jget "$j" "$1")" 'BEGIN{ if (v=="") print "-"; else printf "%.3f", v/1000 }'; }
+  peak=$(jget "$j" rssPeakKb); peak=${peak:+$(awk -v v="$peak" 'BEGIN{printf "%.1f MiB", v/1024}')}
+  okv=$(jget "$j" ok); [ "$okv" = true ] && res=OK || res="FAILED ($(jget "$j" errors) errors, $(jget "$j" timeouts) timeouts)"
+  printf '%-12s %5s %8s %9.0f %9s %9s %9s %9s %10s %s\n' "$(jget "$j" label)" "$(jget "$j" connections)" "$(jget "$j" messages)" \
+    "$(jget "$j" msgPerSec)" "$(us p50Us)" "$(us p95Us)" "$(us p99Us)" "$(us maxUs)" "${peak:--}" "$res"
+done <<<"$CAL$RESULTS"
+echo
+echo "agent RSS after the runs: ${AFTER_RSS} MiB, VmHWM (lifetime peak): ${HWM} MiB"
+echo "targets (issue 3): >= 2,910 msg/s (stretch 4,365) at 1 conn, >= 10,680 at 8; p99 <= 1.6 ms / 2.85 ms; RSS <= 120 MiB"
+echo "raw results (one JSON line per run):"
+printf '%s' "$CAL$RESULTS"
+
+if [ "$PROFILE" = 1 ] && [ -f "$WORK/agent.jfr" ]; then
+  KEEP=1
+  echo
+  echo "JFR (std-8 run): $WORK/agent.jfr"
+  grep -E "^(Total|-)|committed=" "$WORK/nmt.txt" 2>/dev/null | grep -E "Total|^-" | head -30 || true
+  cat "$WORK/heap.txt" 2>/dev/null || true
+  jfr print --events jdk.ExecutionSample --stack-depth 64 "$WORK/agent.jfr" > "$WORK/samples.txt"
+  awk '
+    /stackTrace = \[/ { s = 1; top = 1; ours = 0; next }
+    s && /^[[:space:]]*\]/ { s = 0; next }
+    s {
+      f = $0; sub(/^[[:space:]]+/, "", f); sub(/[[:space:]]+line:.*/, "", f)
+      if (top) { tops[f]++; n++; top = 0 }
+      if (!ours && f ~ /^dev\.edgeagent\./) { our[f]++; ours = 1 }
+    }
+    END {
+      printf "%d execution samples\n-- top frames --\n", n
+      for (k in tops) printf "%6d %5.1f%%  %s\n", tops[k], 100 * tops[k] / n, k | "sort -rn | head -25"
+      close("sort -rn | head -25")
+      print "-- first Edge Agent frame on the stack --"
+      for (k in our) printf "%6d %5.1f%%  %s\n", our[k], 100 * our[k] / n, k | "sort -rn | head -25"
+    }' "$WORK/samples.txt"
+fi
+[ "$FAILED" = 0 ] || { echo "run-bench: at least one run FAILED (see the errors above)" >&2; exit 1; }
