@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 HUB_PORT="${HUB_PORT:-8103}"
+# Karaf warns without JAVA_HOME; derive it from the java on the PATH.
+export JAVA_HOME="${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}"
 ASSEMBLY=karaf-assembly/target/assembly
 HUB_JAR=hub/target/hub-0.1.0-SNAPSHOT.jar
 if [ "${1:-}" = "--rebuild" ] || [ ! -x "$ASSEMBLY/bin/karaf" ] || [ ! -f "$HUB_JAR" ]; then
