@@ -20,14 +20,14 @@ final class Hl7ClientPool {
     private final int port;
     private final Charset charset;
     private final String statsKey;
-    private final OutboundRttTracker rtt;
+    private final RttTracker rtt;
     private final Supplier<PushSettings> settings;
     private final Supplier<Bootstrap> bootstrap;
     private final List<Hl7Client> clients = new ArrayList<>(); // guarded by this
     private int next;
     private boolean closed;
 
-    Hl7ClientPool(String remote, String host, int port, Charset charset, String statsKey, OutboundRttTracker rtt,
+    Hl7ClientPool(String remote, String host, int port, Charset charset, String statsKey, RttTracker rtt,
                   Supplier<PushSettings> settings, Supplier<Bootstrap> bootstrap) {
         this.remote = remote;
         this.host = host;
@@ -60,7 +60,7 @@ final class Hl7ClientPool {
         return statsKey;
     }
 
-    OutboundRttTracker rtt() {
+    RttTracker rtt() {
         return rtt;
     }
 

@@ -61,7 +61,7 @@ public final class Hl7OutboundConnector implements OutboundConnector {
     private final EventLoopGroup group = new NioEventLoopGroup(2, new DefaultThreadFactory("edge-hl7-push", true));
     private final Map<String, Hl7ClientPool> pools = new ConcurrentHashMap<>();
     /** RTT trackers by {@code clientStats} key, shared by pools whose remotes differ only in other params. */
-    private final Map<String, OutboundRttTracker> trackers = new ConcurrentHashMap<>();
+    private final Map<String, RttTracker> trackers = new ConcurrentHashMap<>();
     private final Object lifecycle = new Object();
     private volatile PushSettings settings = PushSettings.defaults();
     private ScheduledFuture<?> reaper; // guarded by lifecycle
@@ -146,14 +146,14 @@ public final class Hl7OutboundConnector implements OutboundConnector {
     public Map<String, Object> stats() {
         int clients = 0;
         Map<String, Integer> pending = new TreeMap<>();
-        Map<String, OutboundRttTracker> rtt = new TreeMap<>();
+        Map<String, RttTracker> rtt = new TreeMap<>();
         for (Hl7ClientPool p : pools.values()) {
             clients += p.size();
             pending.merge(p.statsKey(), p.pendingCount(), Integer::sum);
             rtt.putIfAbsent(p.statsKey(), p.rtt());
         }
         Map<String, Object> clientStats = new LinkedHashMap<>();
-        for (Map.Entry<String, OutboundRttTracker> e : rtt.entrySet()) {
+        for (Map.Entry<String, RttTracker> e : rtt.entrySet()) {
             clientStats.put(e.getKey(), Map.of("rtt", e.getValue().snapshot(pending.get(e.getKey()))));
         }
         Map<String, Object> m = new LinkedHashMap<>();
@@ -205,7 +205,7 @@ public final class Hl7OutboundConnector implements OutboundConnector {
             LOG.info("Client pool created for remote '{}'", r);
             String key = statsKey(address.host(), address.port(), enc);
             return new Hl7ClientPool(r, address.host(), address.port(), charset, key,
-                    trackers.computeIfAbsent(key, k -> new OutboundRttTracker()), () -> settings, this::bootstrap);
+                    trackers.computeIfAbsent(key, k -> new RttTracker()), () -> settings, this::bootstrap);
         });
 
         String body = request.body() == null ? "" : request.body();

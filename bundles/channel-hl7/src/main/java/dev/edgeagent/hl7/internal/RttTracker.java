@@ -12,9 +12,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Round-trip times of one channel (spec §9.1): from a device message's arrival to the moment its answer is
- * relayed (or a NAK is sent instead). Keeps the last {@value #CAPACITY} samples; percentiles are nearest-rank
- * on the sorted samples; every figure is -1 while there is none.
+ * Round-trip times for spec §9.1, shared by both directions. Inbound, one per channel: from a device message's
+ * arrival to the moment its answer is relayed (or a NAK is sent instead), tracked through {@link #start} and
+ * {@link #complete}. Outbound, one per remote ({@code clientStats}): the pool measures each push itself and
+ * hands the time to {@link #record}, and reports its own pending count to {@link #snapshot(int)}.
+ * <p>
+ * Keeps the last {@value #CAPACITY} samples; percentiles are nearest-rank on the sorted samples; every figure
+ * is -1 while there is none. Times are milliseconds with microsecond precision (Medplum reports whole
+ * milliseconds, which reads 0 for every message on a LAN).
  * <p>
  * Medplum keys pending entries by MSH-10, so two in-flight messages with the same id overwrite each other;
  * here each message has its own {@link Pending} handle, and the id is kept only for the purge warning.
@@ -39,10 +44,15 @@ final class RttTracker {
 
     private final String logPrefix;
     private final Set<Pending> pending = ConcurrentHashMap.newKeySet();
-    private final double[] ring = new double[CAPACITY]; // guarded by this
+    private final double[] ringNanos = new double[CAPACITY]; // guarded by this
     private int next; // guarded by this
     private int size; // guarded by this
     private volatile long lastPurgeNanos = System.nanoTime();
+
+    /** For callers that only {@link #record} (nothing pending here, so nothing to purge or log). */
+    RttTracker() {
+        this("");
+    }
 
     RttTracker(String logPrefix) {
         this.logPrefix = logPrefix;
@@ -57,12 +67,14 @@ final class RttTracker {
     /** Records the sample; a second call for the same handle (or after a purge) is ignored. */
     void complete(Pending p) {
         if (p == null || !pending.remove(p)) return;
-        double ms = (System.nanoTime() - p.startNanos) / 1_000_000.0;
-        synchronized (this) {
-            ring[next] = ms;
-            next = (next + 1) % CAPACITY;
-            if (size < CAPACITY) size++;
-        }
+        record(System.nanoTime() - p.startNanos);
+    }
+
+    /** Records one round trip measured by the caller; negative times count as 0. */
+    synchronized void record(long nanos) {
+        ringNanos[next] = Math.max(0, nanos);
+        next = (next + 1) % CAPACITY;
+        if (size < CAPACITY) size++;
     }
 
     /** Drops entries older than five minutes, at most once a minute unless {@code force}. */
@@ -83,34 +95,34 @@ final class RttTracker {
         return pending.size();
     }
 
-    /** {@code {count,min,max,average,p50,p95,p99,pendingCount}}, times in milliseconds. */
+    /** {@link #snapshot(int)} with the messages {@link #start started} here and not yet completed as pending. */
     Map<String, Object> snapshot() {
-        double[] samples;
+        return snapshot(pending.size());
+    }
+
+    /** {@code {count,min,max,average,p50,p95,p99,pendingCount}}, times in milliseconds. */
+    Map<String, Object> snapshot(int pendingCount) {
+        double[] sorted;
         synchronized (this) {
-            samples = Arrays.copyOf(ring, size);
+            sorted = Arrays.copyOf(ringNanos, size);
         }
-        Arrays.sort(samples);
+        Arrays.sort(sorted);
         Map<String, Object> m = new LinkedHashMap<>();
-        int n = samples.length;
+        int n = sorted.length;
         m.put("count", n);
         if (n == 0) {
-            m.put("min", -1);
-            m.put("max", -1);
-            m.put("average", -1);
-            m.put("p50", -1);
-            m.put("p95", -1);
-            m.put("p99", -1);
+            for (String k : new String[] {"min", "max", "average", "p50", "p95", "p99"}) m.put(k, -1);
         } else {
             double sum = 0;
-            for (double d : samples) sum += d;
-            m.put("min", round(samples[0]));
-            m.put("max", round(samples[n - 1]));
-            m.put("average", round(sum / n));
-            m.put("p50", round(nearestRank(samples, 50)));
-            m.put("p95", round(nearestRank(samples, 95)));
-            m.put("p99", round(nearestRank(samples, 99)));
+            for (double d : sorted) sum += d;
+            m.put("min", millis(sorted[0]));
+            m.put("max", millis(sorted[n - 1]));
+            m.put("average", millis(sum / n));
+            m.put("p50", millis(nearestRank(sorted, 50)));
+            m.put("p95", millis(nearestRank(sorted, 95)));
+            m.put("p99", millis(nearestRank(sorted, 99)));
         }
-        m.put("pendingCount", pending.size());
+        m.put("pendingCount", pendingCount);
         return m;
     }
 
@@ -120,8 +132,8 @@ final class RttTracker {
         return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
     }
 
-    /** Microsecond resolution: loopback RTTs are well below a millisecond. */
-    private static double round(double ms) {
-        return Math.round(ms * 1000.0) / 1000.0;
+    /** Nanoseconds to milliseconds, rounded to the microsecond: loopback RTTs are well below a millisecond. */
+    private static double millis(double nanos) {
+        return Math.round(nanos / TimeUnit.MICROSECONDS.toNanos(1)) / 1000.0;
     }
 }

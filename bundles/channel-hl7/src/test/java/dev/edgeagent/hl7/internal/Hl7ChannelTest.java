@@ -10,15 +10,14 @@ import dev.edgeagent.api.message.ContentTypes;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
-import java.io.OutputStream;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import static dev.edgeagent.hl7.internal.TestSupport.assertNothingArrives;
+import static dev.edgeagent.hl7.internal.TestSupport.send;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -31,29 +30,15 @@ class Hl7ChannelTest {
     private final Hl7ChannelFactory factory = new Hl7ChannelFactory();
 
     /** The "server" answers every message with an AA naming its MSH-10. */
-    private final TestSupport.FakeContext ackingServer = new TestSupport.FakeContext(m -> CompletableFuture.completedFuture(
-            new DeviceReply(200, ContentTypes.HL7_V2, TestSupport.ack("AA", m.messageId()))));
+    private final TestSupport.Context ackingServer = TestSupport.Context.acking("AA");
 
     @AfterEach
     void tearDown() {
         factory.deactivate();
     }
 
-    private Hl7Channel start(String address, TestSupport.FakeContext ctx) throws ChannelException {
-        Hl7Channel ch = (Hl7Channel) factory.create(TestSupport.config("ch1", address), ctx);
-        ch.start();
-        return ch;
-    }
-
-    private static void send(Socket s, byte[] bytes) throws IOException {
-        OutputStream out = s.getOutputStream();
-        out.write(bytes);
-        out.flush();
-    }
-
-    private static void assertNothingArrives(Socket s) throws IOException {
-        s.setSoTimeout(300);
-        assertThrows(SocketTimeoutException.class, () -> s.getInputStream().read());
+    private Hl7Channel start(String address, TestSupport.Context ctx) throws ChannelException {
+        return TestSupport.start(factory, TestSupport.config("ch1", address), ctx);
     }
 
     @Test
@@ -98,7 +83,7 @@ class Hl7ChannelTest {
         // Answers are held back and released in reverse order, so a mix-up would show.
         CompletableFuture<DeviceReply> first = new CompletableFuture<>();
         CompletableFuture<DeviceReply> second = new CompletableFuture<>();
-        TestSupport.FakeContext ctx = new TestSupport.FakeContext(m -> "A".equals(m.messageId()) ? first : second);
+        TestSupport.Context ctx = new TestSupport.Context(m -> "A".equals(m.messageId()) ? first : second);
         Hl7Channel ch = start("mllp://0.0.0.0:0", ctx);
         try (Socket a = TestSupport.connect(ch.boundPort()); Socket b = TestSupport.connect(ch.boundPort())) {
             send(a, TestSupport.frame(TestSupport.adt("A"), StandardCharsets.UTF_8));
@@ -115,8 +100,7 @@ class Hl7ChannelTest {
 
     @Test
     void medplumModeErrorReplyFromServerSendsNothing() throws Exception {
-        TestSupport.FakeContext ctx = new TestSupport.FakeContext(m -> CompletableFuture.completedFuture(
-                new DeviceReply(400, ContentTypes.TEXT, "Bot failed")));
+        TestSupport.Context ctx = TestSupport.Context.replying(400, ContentTypes.TEXT, "Bot failed");
         Hl7Channel ch = start("mllp://0.0.0.0:0?nakOnError=false", ctx);
         try (Socket s = TestSupport.connect(ch.boundPort())) {
             send(s, TestSupport.frame(TestSupport.ADT, StandardCharsets.UTF_8));
@@ -131,7 +115,7 @@ class Hl7ChannelTest {
 
     @Test
     void medplumModeFailedSubmissionSendsNothingAndIsCounted() throws Exception {
-        TestSupport.FakeContext ctx = new TestSupport.FakeContext(m -> CompletableFuture.failedFuture(
+        TestSupport.Context ctx = new TestSupport.Context(m -> CompletableFuture.failedFuture(
                 new IllegalStateException("queue full")));
         Hl7Channel ch = start("mllp://0.0.0.0:0?nakOnError=FALSE", ctx);
         try (Socket s = TestSupport.connect(ch.boundPort())) {
@@ -163,8 +147,8 @@ class Hl7ChannelTest {
 
     @Test
     void latin1ChannelRoundTripsByteExact() throws Exception {
-        TestSupport.FakeContext ctx = new TestSupport.FakeContext(m -> CompletableFuture.completedFuture(
-                new DeviceReply(200, ContentTypes.HL7_V2, TestSupport.ack("AA", m.messageId()) + "NTE|1||" + "Müller\r")));
+        TestSupport.Context ctx = TestSupport.Context.answering(
+                m -> TestSupport.ack("AA", m.messageId()) + "NTE|1||" + "Müller\r");
         Hl7Channel ch = start("mllp://0.0.0.0:0?encoding=latin1", ctx);
         String msg = TestSupport.ADT + "NK1|1|Müller^Jürgen\r";
         byte[] latin1 = msg.getBytes(StandardCharsets.ISO_8859_1);
@@ -191,7 +175,7 @@ class Hl7ChannelTest {
 
     @Test
     void deliverUnmatchedFindsTheConnectionByRemote() throws Exception {
-        TestSupport.FakeContext ctx = new TestSupport.FakeContext(m -> new CompletableFuture<>()); // never answers
+        TestSupport.Context ctx = new TestSupport.Context(m -> new CompletableFuture<>()); // never answers
         Hl7Channel ch = start("mllp://0.0.0.0:0", ctx);
         try (Socket s = TestSupport.connect(ch.boundPort())) {
             send(s, TestSupport.frame(TestSupport.ADT, StandardCharsets.UTF_8));
@@ -204,8 +188,7 @@ class Hl7ChannelTest {
 
     @Test
     void reconfigureSamePortAppliesNewEncodingToOpenConnection() throws Exception {
-        TestSupport.FakeContext ctx = new TestSupport.FakeContext(m -> CompletableFuture.completedFuture(
-                new DeviceReply(200, ContentTypes.HL7_V2, TestSupport.ack("AA", m.messageId()) + "NTE|Müller\r")));
+        TestSupport.Context ctx = TestSupport.Context.answering(m -> TestSupport.ack("AA", m.messageId()) + "NTE|Müller\r");
         Hl7Channel ch = start("mllp://0.0.0.0:0", ctx);
         String msg = TestSupport.ADT + "NK1|1|Müller\r";
         try (Socket s = TestSupport.connect(ch.boundPort())) {

@@ -124,13 +124,13 @@ class Hl7OutboundConnectorTest {
     @Test
     void withoutKeepAliveAnIdleClientIsReleasedByTheGc() throws Exception {
         OutboundTestDevice d = device(OutboundTestDevice.ackAll());
-        try (OutboundLogCapture log = new OutboundLogCapture()) {
+        try (TestSupport.LogCapture log = new TestSupport.LogCapture()) {
             push(d.remote(null), ADT, null);
             assertTrue(log.text().contains("Client pool created for remote '" + d.remote(null) + "'"), log.text());
         }
         push(d.remote(null), adt("2"), null); // reused while fresh
         assertEquals(1, d.connections.get());
-        assertTrue(OutboundTestDevice.await(() -> clientCount() == 0, 5_000), "released after the idle time");
+        assertTrue(TestSupport.waitFor(() -> clientCount() == 0, 5_000), "released after the idle time");
         assertTrue(d.awaitEnded(1), "the device sees the connection closed");
         assertEquals(1, connector.poolCount(), "the pool itself stays");
     }
@@ -171,11 +171,11 @@ class Hl7OutboundConnectorTest {
         OutboundTestDevice d = device(OutboundTestDevice.ackAll());
         String remote = d.remote(null);
         push(remote, ADT, null);
-        try (OutboundLogCapture log = new OutboundLogCapture()) {
+        try (TestSupport.LogCapture log = new TestSupport.LogCapture()) {
             d.hangUp();
             assertTrue(log.awaitLogged("Persistent connection to remote '" + remote + "' closed"), log.text());
         }
-        assertTrue(OutboundTestDevice.await(() -> clientCount() == 0, 5_000));
+        assertTrue(TestSupport.waitFor(() -> clientCount() == 0, 5_000));
         assertEquals(200, push(remote, adt("2"), null).statusCode());
         assertEquals(2, d.connections.get(), "the next push opens a new client");
     }
@@ -187,12 +187,12 @@ class Hl7OutboundConnectorTest {
         OutboundTestDevice d = device(OutboundTestDevice.ackAll());
         String remote = d.remote(null);
         push(remote, ADT, null);
-        try (OutboundLogCapture log = new OutboundLogCapture()) {
+        try (TestSupport.LogCapture log = new TestSupport.LogCapture()) {
             d.reset();
             assertTrue(log.awaitLogged("Persistent connection to remote '" + remote + "' encountered error: '"), log.text());
             assertTrue(log.text().contains("' - Closing connection..."), log.text());
         }
-        assertTrue(OutboundTestDevice.await(() -> clientCount() == 0, 5_000));
+        assertTrue(TestSupport.waitFor(() -> clientCount() == 0, 5_000));
         assertEquals(200, push(remote, adt("2"), null).statusCode());
         assertEquals(2, d.connections.get());
     }
@@ -291,7 +291,7 @@ class Hl7OutboundConnectorTest {
         String remote = d.remote(null);
         assertEquals(200, push(remote, ADT, null).statusCode());
         d.close();
-        assertTrue(OutboundTestDevice.await(() -> clientCount() == 0, 5_000));
+        assertTrue(TestSupport.waitFor(() -> clientCount() == 0, 5_000));
         // The old connection's socket may hold the port for a moment after the restart.
         OutboundTestDevice restarted = null;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
@@ -351,7 +351,7 @@ class Hl7OutboundConnectorTest {
     void answersForUnknownOrMissingMsa2AreIgnored() throws Exception {
         OutboundTestDevice d = device(ex -> ex.reply(ex.ack("AA", "SOMETHING-ELSE"),
                 "MSH|^~\\&|DEV|FAC|EDGE|HUB|2024||ADT^A08|X1|P|2.5.1\rPID|1\r", ex.ack("AA")));
-        try (OutboundLogCapture log = new OutboundLogCapture()) {
+        try (TestSupport.LogCapture log = new TestSupport.LogCapture()) {
             DeviceReply r = push(d.remote(null), ADT, null);
             assertEquals("MSG00001", Er7.ackedControlId(r.body()));
             assertTrue(log.awaitLogged("for unknown message control ID 'SOMETHING-ELSE' ignored"), log.text());

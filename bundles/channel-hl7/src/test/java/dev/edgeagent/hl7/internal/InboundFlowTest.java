@@ -14,10 +14,10 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import static dev.edgeagent.hl7.internal.InboundTestSupport.assertNothingArrives;
-import static dev.edgeagent.hl7.internal.InboundTestSupport.field;
-import static dev.edgeagent.hl7.internal.InboundTestSupport.read;
-import static dev.edgeagent.hl7.internal.InboundTestSupport.sendText;
+import static dev.edgeagent.hl7.internal.TestSupport.assertNothingArrives;
+import static dev.edgeagent.hl7.internal.TestSupport.field;
+import static dev.edgeagent.hl7.internal.TestSupport.read;
+import static dev.edgeagent.hl7.internal.TestSupport.sendText;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -32,20 +32,18 @@ class InboundFlowTest {
         factory.deactivate();
     }
 
-    private Hl7Channel start(String name, String address, InboundTestSupport.Context ctx) throws ChannelException {
-        Hl7Channel ch = (Hl7Channel) factory.create(TestSupport.config(name, address), ctx);
-        ch.start();
-        return ch;
+    private Hl7Channel start(String name, String address, TestSupport.Context ctx) throws ChannelException {
+        return TestSupport.start(factory, TestSupport.config(name, address), ctx);
     }
 
-    private Hl7Channel start(String query, InboundTestSupport.Context ctx) throws ChannelException {
-        return start("ch1", "mllp://0.0.0.0:0" + (query.isEmpty() ? "" : "?" + query), ctx);
+    private Hl7Channel start(String query, TestSupport.Context ctx) throws ChannelException {
+        return start("ch1", TestSupport.anyPort(query), ctx);
     }
 
     @Test
     void commitAckIsSentOnlyWhenTheRuntimeAcceptedTheMessage() throws Exception {
         CompletableFuture<Void> accepted = new CompletableFuture<>();
-        InboundTestSupport.Context ctx = InboundTestSupport.Context.acking("AA");
+        TestSupport.Context ctx = TestSupport.Context.acking("AA");
         ctx.accepted = m -> accepted;
         Hl7Channel ch = start("enhanced=true", ctx);
         try (Socket s = TestSupport.connect(ch.boundPort())) {
@@ -62,7 +60,7 @@ class InboundFlowTest {
 
     @Test
     void commitFailureAnswersCeWithTheReason() throws Exception {
-        InboundTestSupport.Context ctx = new InboundTestSupport.Context(m -> CompletableFuture.failedFuture(
+        TestSupport.Context ctx = new TestSupport.Context(m -> CompletableFuture.failedFuture(
                 new IllegalStateException("link buffer full")));
         ctx.accepted = m -> CompletableFuture.failedFuture(new IllegalStateException("link buffer full"));
         Hl7Channel ch = start("enhanced=true", ctx);
@@ -83,7 +81,7 @@ class InboundFlowTest {
 
     @Test
     void commitFailureInAaModeAnswersAe() throws Exception {
-        InboundTestSupport.Context ctx = new InboundTestSupport.Context(m -> new CompletableFuture<>());
+        TestSupport.Context ctx = new TestSupport.Context(m -> new CompletableFuture<>());
         ctx.accepted = m -> CompletableFuture.failedFuture(new IllegalStateException("disk full"));
         Hl7Channel ch = start("enhanced=aa", ctx);
         try (Socket s = TestSupport.connect(ch.boundPort())) {
@@ -94,7 +92,7 @@ class InboundFlowTest {
 
     @Test
     void aaModeSendsAaAsCommitAck() throws Exception {
-        Hl7Channel ch = start("enhanced=AA", InboundTestSupport.Context.acking("AA"));
+        Hl7Channel ch = start("enhanced=AA", TestSupport.Context.acking("AA"));
         try (Socket s = TestSupport.connect(ch.boundPort())) {
             sendText(s, TestSupport.ADT);
             String aa = read(s);
@@ -123,7 +121,7 @@ class InboundFlowTest {
     }
 
     private void assertForwarded(String query, String serverCode, boolean expected) throws Exception {
-        Hl7Channel ch = start("g", "mllp://0.0.0.0:0?" + query, InboundTestSupport.Context.acking(serverCode));
+        Hl7Channel ch = start("g", "mllp://0.0.0.0:0?" + query, TestSupport.Context.acking(serverCode));
         try (Socket s = TestSupport.connect(ch.boundPort())) {
             sendText(s, TestSupport.ADT);
             if (query.contains("enhanced=true") || query.contains("enhanced=aa")) {
@@ -142,7 +140,7 @@ class InboundFlowTest {
 
     @Test
     void frameWithoutMshIsRejectedWithArFromAMinimalMsh() throws Exception {
-        InboundTestSupport.Context ctx = InboundTestSupport.Context.acking("AA");
+        TestSupport.Context ctx = TestSupport.Context.acking("AA");
         Hl7Channel ch = start("", ctx);
         try (Socket s = TestSupport.connect(ch.boundPort())) {
             sendText(s, "PID|1||X\r");
@@ -166,7 +164,7 @@ class InboundFlowTest {
 
     @Test
     void missingControlIdIsRejectedAndNotForwarded() throws Exception {
-        InboundTestSupport.Context ctx = InboundTestSupport.Context.acking("AA");
+        TestSupport.Context ctx = TestSupport.Context.acking("AA");
         Hl7Channel ch = start("", ctx);
         String noId = TestSupport.ADT.replace("|MSG00001|", "||");
         try (Socket s = TestSupport.connect(ch.boundPort())) {
@@ -196,8 +194,7 @@ class InboundFlowTest {
     @Test
     void serverErrorIsAnsweredAeWithTheBodyTruncatedAndEscaped() throws Exception {
         String body = "Bot failed: a|b^c&d~e\\f " + "x".repeat(300);
-        InboundTestSupport.Context ctx = new InboundTestSupport.Context(m -> CompletableFuture.completedFuture(
-                new DeviceReply(500, ContentTypes.TEXT, body)));
+        TestSupport.Context ctx = TestSupport.Context.replying(500, ContentTypes.TEXT, body);
         Hl7Channel ch = start("", ctx);
         try (Socket s = TestSupport.connect(ch.boundPort())) {
             sendText(s, TestSupport.ADT);
@@ -224,7 +221,7 @@ class InboundFlowTest {
 
     @Test
     void missingServerAnswerIsAnsweredAeNeverAa() throws Exception {
-        InboundTestSupport.Context ctx = new InboundTestSupport.Context(m -> CompletableFuture.failedFuture(
+        TestSupport.Context ctx = new TestSupport.Context(m -> CompletableFuture.failedFuture(
                 new java.util.concurrent.TimeoutException("no response within 30 s")));
         Hl7Channel ch = start("", ctx);
         try (Socket s = TestSupport.connect(ch.boundPort())) {
@@ -237,8 +234,7 @@ class InboundFlowTest {
 
     @Test
     void nonHl7ServerAnswerIsAnsweredAe() throws Exception {
-        InboundTestSupport.Context ctx = new InboundTestSupport.Context(m -> CompletableFuture.completedFuture(
-                new DeviceReply(200, ContentTypes.HL7_V2, "Bot execution logs:\nnothing")));
+        TestSupport.Context ctx = TestSupport.Context.replying(200, ContentTypes.HL7_V2, "Bot execution logs:\nnothing");
         Hl7Channel ch = start("", ctx);
         try (Socket s = TestSupport.connect(ch.boundPort())) {
             sendText(s, TestSupport.ADT);
@@ -250,7 +246,7 @@ class InboundFlowTest {
 
     @Test
     void assignSeqNoCountsAcrossReconfigureAndRestartsForANewChannel() throws Exception {
-        InboundTestSupport.Context ctx = InboundTestSupport.Context.acking("AA");
+        TestSupport.Context ctx = TestSupport.Context.acking("AA");
         Hl7Channel ch = start("assignSeqNo=true", ctx);
         try (Socket s = TestSupport.connect(ch.boundPort())) {
             for (int i = 0; i < 3; i++) {
@@ -297,7 +293,7 @@ class InboundFlowTest {
 
     @Test
     void messagesPerMin60SpacesTwoMessagesByASecond() throws Exception {
-        Hl7Channel ch = start("messagesPerMin=60abc", InboundTestSupport.Context.acking("AA")); // parseInt: 60
+        Hl7Channel ch = start("messagesPerMin=60abc", TestSupport.Context.acking("AA")); // parseInt: 60
         try (Socket s = TestSupport.connect(ch.boundPort())) {
             long t0 = System.nanoTime();
             sendText(s, TestSupport.adt("1"));
@@ -311,7 +307,7 @@ class InboundFlowTest {
 
     @Test
     void pacingAlsoDelaysTheCommitAck() throws Exception {
-        Hl7Channel ch = start("enhanced=true&appLevelAck=NE&messagesPerMin=150", InboundTestSupport.Context.acking("AA"));
+        Hl7Channel ch = start("enhanced=true&appLevelAck=NE&messagesPerMin=150", TestSupport.Context.acking("AA"));
         try (Socket s = TestSupport.connect(ch.boundPort())) {
             sendText(s, TestSupport.adt("1"));
             sendText(s, TestSupport.adt("2"));
@@ -326,7 +322,7 @@ class InboundFlowTest {
 
     @Test
     void pacingIsAppliedLiveToAnOpenConnection() throws Exception {
-        Hl7Channel ch = start("", InboundTestSupport.Context.acking("AA"));
+        Hl7Channel ch = start("", TestSupport.Context.acking("AA"));
         try (Socket s = TestSupport.connect(ch.boundPort())) {
             sendText(s, TestSupport.adt("1"));
             read(s);
@@ -344,7 +340,7 @@ class InboundFlowTest {
     @Test
     void rttStatsTrackPendingAndSamplesAcrossReconfigure() throws Exception {
         CompletableFuture<DeviceReply> answer = new CompletableFuture<>();
-        InboundTestSupport.Context ctx = new InboundTestSupport.Context(m -> answer);
+        TestSupport.Context ctx = new TestSupport.Context(m -> answer);
         Hl7Channel ch = start("", ctx);
         Map<?, ?> empty = (Map<?, ?>) ch.stats().detail().get("rtt");
         assertEquals(Map.of("count", 0, "min", -1, "max", -1, "average", -1, "p50", -1, "p95", -1, "p99", -1,
@@ -357,7 +353,7 @@ class InboundFlowTest {
             assertEquals(0, rtt.get("count"));
             answer.complete(new DeviceReply(200, ContentTypes.HL7_V2, TestSupport.ack("AA", "MSG00001")));
             read(s);
-            InboundTestSupport.await(() -> ((Map<?, ?>) ch.stats().detail().get("rtt")).get("count").equals(1), "an RTT sample");
+            TestSupport.await(() -> ((Map<?, ?>) ch.stats().detail().get("rtt")).get("count").equals(1), "an RTT sample");
             rtt = (Map<?, ?>) ch.stats().detail().get("rtt");
             assertEquals(0, rtt.get("pendingCount"));
             assertTrue((Double) rtt.get("p99") >= 0);
@@ -365,23 +361,6 @@ class InboundFlowTest {
             assertEquals(1, ((Map<?, ?>) ch.stats().detail().get("rtt")).get("count")); // (45)
             assertEquals(1, ch.stats().detail().get("hl7ConnectionsOpen"));
         }
-    }
-
-    @Test
-    void rttTrackerPercentilesAndPurge() {
-        RttTracker t = new RttTracker("[HL7:t] ");
-        assertEquals(2.0, RttTracker.nearestRank(new double[]{1, 2, 3, 4}, 50));
-        assertEquals(4.0, RttTracker.nearestRank(new double[]{1, 2, 3, 4}, 95));
-        assertEquals(1.0, RttTracker.nearestRank(new double[]{1}, 99));
-        for (int i = 0; i < 1500; i++) t.complete(t.start("M" + i));
-        assertEquals(RttTracker.CAPACITY, t.snapshot().get("count"));
-        RttTracker.Pending old = t.start("OLD");
-        RttTracker.Pending young = t.start("NEW");
-        assertEquals(2, t.pendingCount());
-        t.purge(old.startNanos + RttTracker.PURGE_AFTER_NANOS + 1, true);
-        assertEquals(young.startNanos > old.startNanos ? 1 : 0, t.pendingCount());
-        t.complete(old); // completing a purged entry is ignored
-        assertEquals(RttTracker.CAPACITY, t.snapshot().get("count"));
     }
 
     @Test
@@ -441,7 +420,7 @@ class InboundFlowTest {
 
     @Test
     void messageReachesTheServerAsSent() throws Exception {
-        InboundTestSupport.Context ctx = InboundTestSupport.Context.acking("AA");
+        TestSupport.Context ctx = TestSupport.Context.acking("AA");
         Hl7Channel ch = start("", ctx);
         try (Socket s = TestSupport.connect(ch.boundPort())) {
             sendText(s, TestSupport.ADT);

@@ -20,11 +20,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import static dev.edgeagent.hl7.internal.InboundTestSupport.assertNothingArrives;
-import static dev.edgeagent.hl7.internal.InboundTestSupport.closedByPeer;
-import static dev.edgeagent.hl7.internal.InboundTestSupport.read;
-import static dev.edgeagent.hl7.internal.InboundTestSupport.send;
-import static dev.edgeagent.hl7.internal.InboundTestSupport.sendText;
+import static dev.edgeagent.hl7.internal.TestSupport.assertNothingArrives;
+import static dev.edgeagent.hl7.internal.TestSupport.closedByPeer;
+import static dev.edgeagent.hl7.internal.TestSupport.read;
+import static dev.edgeagent.hl7.internal.TestSupport.send;
+import static dev.edgeagent.hl7.internal.TestSupport.sendText;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -42,17 +42,14 @@ class InboundRobustnessTest {
         factory.deactivate();
     }
 
-    private Hl7Channel start(String query, InboundTestSupport.Context ctx) throws ChannelException {
-        Hl7Channel ch = (Hl7Channel) factory.create(TestSupport.config("ch1",
-                "mllp://0.0.0.0:0" + (query.isEmpty() ? "" : "?" + query)), ctx);
-        ch.start();
-        return ch;
+    private Hl7Channel start(String query, TestSupport.Context ctx) throws ChannelException {
+        return TestSupport.start(factory, TestSupport.config("ch1", TestSupport.anyPort(query)), ctx);
     }
 
     /** A server whose answer is an AA plus an NTE echoing the PID-5 of the message (non-ASCII round trip). */
-    private static InboundTestSupport.Context echoingName() {
-        return new InboundTestSupport.Context(m -> CompletableFuture.completedFuture(new DeviceReply(200,
-                ContentTypes.HL7_V2, TestSupport.ack("AA", m.messageId()) + "NTE|1||" + Er7.field(m.body(), "PID", 5) + "\r")));
+    private static TestSupport.Context echoingName() {
+        return TestSupport.Context.answering(
+                m -> TestSupport.ack("AA", m.messageId()) + "NTE|1||" + Er7.field(m.body(), "PID", 5) + "\r");
     }
 
     private static String adtWithName(String msh18, String name) {
@@ -62,7 +59,7 @@ class InboundRobustnessTest {
     }
 
     private void roundTrip(String query, String msh18, String name, Charset wire) throws Exception {
-        InboundTestSupport.Context ctx = echoingName();
+        TestSupport.Context ctx = echoingName();
         Hl7Channel ch = start(query, ctx);
         try (Socket s = TestSupport.connect(ch.boundPort())) {
             String msg = adtWithName(msh18, name);
@@ -111,7 +108,7 @@ class InboundRobustnessTest {
 
     @Test
     void invalidUtf8PassesAsReplacementButSeparatorsAreKept() throws Exception {
-        InboundTestSupport.Context ctx = InboundTestSupport.Context.acking("AA");
+        TestSupport.Context ctx = TestSupport.Context.acking("AA");
         Hl7Channel ch = start("", ctx);
         String crlf = TestSupport.ADT.replace("\r", "\r\n");
         try (Socket s = TestSupport.connect(ch.boundPort())) {
@@ -130,7 +127,7 @@ class InboundRobustnessTest {
                 + "PID|1||123||DOE^JOHN\rOBR|1||R1|PDF^Report\r"
                 + "OBX|1|ED|PDF^Report||^application^pdf^Base64^" + b64 + "||||||F\r";
         assertTrue(oru.length() > 150_000);
-        InboundTestSupport.Context ctx = InboundTestSupport.Context.acking("AA");
+        TestSupport.Context ctx = TestSupport.Context.acking("AA");
         Hl7Channel ch = start("", ctx);
         try (Socket s = TestSupport.connect(ch.boundPort())) {
             byte[] frame = TestSupport.frame(oru, StandardCharsets.UTF_8);
@@ -146,7 +143,7 @@ class InboundRobustnessTest {
 
     @Test
     void endlessFrameIsCutOffAndTheChannelKeepsServing() throws Exception {
-        InboundTestSupport.Context ctx = InboundTestSupport.Context.acking("AA");
+        TestSupport.Context ctx = TestSupport.Context.acking("AA");
         Hl7Channel ch = start("maxFrameBytes=1048576", ctx);
         long sent = 0;
         try (Socket s = TestSupport.connect(ch.boundPort())) {
@@ -173,7 +170,7 @@ class InboundRobustnessTest {
 
     @Test
     void connectionFloodIsCappedAndAProperClientIsStillServed() throws Exception {
-        InboundTestSupport.Context ctx = InboundTestSupport.Context.acking("AA");
+        TestSupport.Context ctx = TestSupport.Context.acking("AA");
         Hl7Channel ch = start("maxConnections=100", ctx);
         List<Socket> flood = new ArrayList<>();
         try {
@@ -181,7 +178,7 @@ class InboundRobustnessTest {
                 Socket s = new Socket(java.net.InetAddress.getLoopbackAddress(), ch.boundPort());
                 flood.add(s);
             }
-            InboundTestSupport.await(() -> (Long) ch.stats().detail().get("connectionsRejected") >= 1900,
+            TestSupport.await(() -> (Long) ch.stats().detail().get("connectionsRejected") >= 1900,
                     "1900 refused connections");
             assertEquals(100, ch.stats().connections());
             // a proper client gets in once the flood is gone, and the refused sockets were closed by the agent
@@ -193,7 +190,7 @@ class InboundRobustnessTest {
         } finally {
             for (Socket s : flood) s.close();
         }
-        InboundTestSupport.await(() -> ch.stats().connections() == 0, "the flood to be gone");
+        TestSupport.await(() -> ch.stats().connections() == 0, "the flood to be gone");
         try (Socket s = TestSupport.connect(ch.boundPort())) {
             sendText(s, TestSupport.ADT);
             assertEquals("AA", Er7.ackCode(read(s)));
@@ -202,7 +199,7 @@ class InboundRobustnessTest {
 
     @Test
     void slowClientDoesNotBlockOthers() throws Exception {
-        InboundTestSupport.Context ctx = InboundTestSupport.Context.acking("AA");
+        TestSupport.Context ctx = TestSupport.Context.acking("AA");
         Hl7Channel ch = start("", ctx);
         Socket slow = TestSupport.connect(ch.boundPort());
         sockets.add(slow);
@@ -237,7 +234,7 @@ class InboundRobustnessTest {
 
     @Test
     void lfSeparatedSegmentsAndFsWithoutCrAreServed() throws Exception {
-        InboundTestSupport.Context ctx = InboundTestSupport.Context.acking("AA");
+        TestSupport.Context ctx = TestSupport.Context.acking("AA");
         Hl7Channel ch = start("", ctx);
         String lf = TestSupport.adt("LF1").replace('\r', '\n');
         try (Socket s = TestSupport.connect(ch.boundPort())) {
@@ -263,7 +260,7 @@ class InboundRobustnessTest {
     @Test
     void idleConnectionIsClosedButNeverWithAMessageInFlight() throws Exception {
         CompletableFuture<DeviceReply> held = new CompletableFuture<>();
-        InboundTestSupport.Context ctx = new InboundTestSupport.Context(m -> "HOLD".equals(m.messageId()) ? held
+        TestSupport.Context ctx = new TestSupport.Context(m -> "HOLD".equals(m.messageId()) ? held
                 : CompletableFuture.completedFuture(new DeviceReply(200, ContentTypes.HL7_V2,
                 TestSupport.ack("AA", m.messageId()))));
         Hl7Channel ch = start("idleTimeoutSecs=1", ctx);
@@ -283,7 +280,7 @@ class InboundRobustnessTest {
 
     @Test
     void idleTimeoutZeroNeverCloses() throws Exception {
-        Hl7Channel ch = start("idleTimeoutSecs=0", InboundTestSupport.Context.acking("AA"));
+        Hl7Channel ch = start("idleTimeoutSecs=0", TestSupport.Context.acking("AA"));
         try (Socket s = TestSupport.connect(ch.boundPort())) {
             Thread.sleep(1200);
             assertNothingArrives(s);

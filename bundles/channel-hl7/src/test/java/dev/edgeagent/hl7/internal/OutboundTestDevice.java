@@ -16,7 +16,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
 
 /**
  * A push target for the outbound tests: an MLLP device on loopback that hands every received message to a
@@ -49,7 +48,7 @@ final class OutboundTestDevice implements AutoCloseable {
             try {
                 synchronized (socket) {
                     OutputStream out = socket.getOutputStream();
-                    for (String a : answers) out.write(frame(a.getBytes(charset)));
+                    for (String a : answers) out.write(TestSupport.frame(a, charset));
                     out.flush();
                 }
             } catch (IOException e) {
@@ -113,30 +112,6 @@ final class OutboundTestDevice implements AutoCloseable {
         return ADT.replace("MSG00001", controlId);
     }
 
-    static byte[] frame(byte[] content) {
-        byte[] out = new byte[content.length + 3];
-        out[0] = Mllp.VT;
-        System.arraycopy(content, 0, out, 1, content.length);
-        out[out.length - 2] = Mllp.FS;
-        out[out.length - 1] = Mllp.CR;
-        return out;
-    }
-
-    /** Reads one MLLP frame (content only); throws on EOF. Skips bytes before VT. */
-    static byte[] readFrame(InputStream in) throws IOException {
-        int b;
-        while ((b = in.read()) != Mllp.VT) {
-            if (b < 0) throw new IOException("EOF before frame start");
-        }
-        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
-        while ((b = in.read()) != Mllp.FS) {
-            if (b < 0) throw new IOException("EOF inside frame");
-            buf.write(b);
-        }
-        if (in.read() != Mllp.CR) throw new IOException("FS not followed by CR");
-        return buf.toByteArray();
-    }
-
     static Handler ackAll() {
         return ex -> ex.reply(ex.ack("AA"));
     }
@@ -154,20 +129,11 @@ final class OutboundTestDevice implements AutoCloseable {
     }
 
     boolean awaitEnded(int n) throws InterruptedException {
-        return await(() -> ended.get() >= n, 5_000);
+        return TestSupport.waitFor(() -> ended.get() >= n, 5_000);
     }
 
     boolean awaitReceived(int n, long ms) throws InterruptedException {
-        return await(() -> received.size() >= n, ms);
-    }
-
-    static boolean await(BooleanSupplier condition, long ms) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) return false;
-            Thread.sleep(10);
-        }
-        return true;
+        return TestSupport.waitFor(() -> received.size() >= n, ms);
     }
 
     /** Closes every open connection normally (FIN), as a device that hangs up. */
@@ -202,7 +168,7 @@ final class OutboundTestDevice implements AutoCloseable {
         try (s) {
             InputStream in = s.getInputStream();
             while (true) {
-                String msg = new String(readFrame(in), charset);
+                String msg = new String(TestSupport.readFrame(in), charset);
                 Exchange ex = new Exchange(msg, connection, messages.incrementAndGet(), s);
                 usedConnections.add(connection);
                 received.add(ex);

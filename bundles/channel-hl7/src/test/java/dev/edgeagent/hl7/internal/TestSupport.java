@@ -3,29 +3,35 @@ package dev.edgeagent.hl7.internal;
 import dev.edgeagent.api.channel.AgentSettings;
 import dev.edgeagent.api.channel.ChannelConfig;
 import dev.edgeagent.api.channel.ChannelContext;
+import dev.edgeagent.api.channel.ChannelException;
 import dev.edgeagent.api.channel.DeviceReply;
 import dev.edgeagent.api.channel.EndpointAddress;
 import dev.edgeagent.api.channel.InboundMessage;
 import dev.edgeagent.api.channel.Submission;
+import dev.edgeagent.api.message.ContentTypes;
 import dev.edgeagent.api.transport.CloudClient;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.Charset;
-import java.util.ArrayList;
-import java.util.List;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** The one copy of the helpers shared by the inbound and outbound tests: messages, MLLP framing, sockets, fakes. */
 final class TestSupport {
     private TestSupport() {}
 
@@ -41,6 +47,13 @@ final class TestSupport {
         return "MSH|^~\\&|GHH LAB|GHH|ADT1|GOOD HEALTH HOSPITAL|20240101120001||ACK^A01^ACK|ACK" + controlId + code
                 + "|P|2.5.1\rMSA|" + code + "|" + controlId + "\r";
     }
+
+    /** Field {@code n} of the segment named {@code seg} in an answer (CR-separated), or null. */
+    static String field(String msg, String seg, int n) {
+        return Er7.field(msg, seg, n);
+    }
+
+    // --- MLLP framing ---
 
     static byte[] frame(String text, Charset cs) {
         return frame(text.getBytes(cs));
@@ -70,8 +83,22 @@ final class TestSupport {
         return buf.toByteArray();
     }
 
+    // --- channels and sockets ---
+
     static ChannelConfig config(String name, String address) {
         return new ChannelConfig(name, EndpointAddress.parse(address), AgentSettings.EMPTY, "agent-1");
+    }
+
+    /** Creates and starts a channel from {@code factory}. */
+    static Hl7Channel start(Hl7ChannelFactory factory, ChannelConfig config, ChannelContext ctx) throws ChannelException {
+        Hl7Channel ch = (Hl7Channel) factory.create(config, ctx);
+        ch.start();
+        return ch;
+    }
+
+    /** {@code mllp://0.0.0.0:0}, plus {@code ?query} unless it is empty. */
+    static String anyPort(String query) {
+        return "mllp://0.0.0.0:0" + (query.isEmpty() ? "" : "?" + query);
     }
 
     static Socket connect(int port) throws IOException {
@@ -80,13 +107,93 @@ final class TestSupport {
         return s;
     }
 
-    /** A ChannelContext whose server answers with {@code responder}. */
-    static final class FakeContext implements ChannelContext {
-        final BlockingQueue<InboundMessage> received = new LinkedBlockingQueue<>();
-        volatile Function<InboundMessage, CompletionStage<DeviceReply>> responder;
+    static void send(Socket s, byte[] bytes) throws IOException {
+        OutputStream out = s.getOutputStream();
+        out.write(bytes);
+        out.flush();
+    }
 
-        FakeContext(Function<InboundMessage, CompletionStage<DeviceReply>> responder) {
-            this.responder = responder;
+    static void sendText(Socket s, String text) throws IOException {
+        send(s, frame(text, StandardCharsets.UTF_8));
+    }
+
+    static String read(Socket s) throws IOException {
+        return read(s, StandardCharsets.UTF_8);
+    }
+
+    static String read(Socket s, Charset cs) throws IOException {
+        return new String(readFrame(s.getInputStream()), cs);
+    }
+
+    static void assertNothingArrives(Socket s) throws IOException {
+        int old = s.getSoTimeout();
+        s.setSoTimeout(300);
+        assertThrows(SocketTimeoutException.class, () -> s.getInputStream().read());
+        s.setSoTimeout(old);
+    }
+
+    /** Whether the peer closed the socket (EOF or reset) within 5 s. */
+    static boolean closedByPeer(Socket s) throws IOException {
+        s.setSoTimeout(5000);
+        InputStream in = s.getInputStream();
+        try {
+            while (true) {
+                if (in.read() < 0) return true;
+            }
+        } catch (SocketTimeoutException e) {
+            return false;
+        } catch (IOException reset) {
+            return true;
+        }
+    }
+
+    // --- waiting ---
+
+    /** Polls {@code condition} for up to {@code ms}; whether it became true. */
+    static boolean waitFor(BooleanSupplier condition, long ms) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) return false;
+            Thread.sleep(5);
+        }
+        return true;
+    }
+
+    /** Like {@link #waitFor} with 5 s, but fails naming {@code what}. */
+    static void await(BooleanSupplier condition, String what) throws InterruptedException {
+        if (!waitFor(condition, 5_000)) throw new AssertionError("timed out waiting for " + what);
+    }
+
+    /** A ChannelContext whose runtime takes messages per {@code accepted} and answers per {@code reply}. */
+    static final class Context implements ChannelContext {
+        final BlockingQueue<InboundMessage> received = new LinkedBlockingQueue<>();
+        volatile Function<InboundMessage, CompletionStage<Void>> accepted = m -> CompletableFuture.completedFuture(null);
+        volatile Function<InboundMessage, CompletionStage<DeviceReply>> reply;
+
+        Context(Function<InboundMessage, CompletionStage<DeviceReply>> reply) {
+            this.reply = reply;
+        }
+
+        /** A server that answers every message with {@link TestSupport#ack} {@code code} naming its MSH-10. */
+        static Context acking(String code) {
+            return answering(m -> ack(code, m.messageId()));
+        }
+
+        /** A server that answers every message at once with the HL7 text {@code answer} makes of it. */
+        static Context answering(Function<InboundMessage, String> answer) {
+            return new Context(m -> CompletableFuture.completedFuture(
+                    new DeviceReply(200, ContentTypes.HL7_V2, answer.apply(m))));
+        }
+
+        /** A server that answers every message at once with {@code status}, {@code contentType} and {@code body}. */
+        static Context replying(int status, String contentType, String body) {
+            return new Context(m -> CompletableFuture.completedFuture(new DeviceReply(status, contentType, body)));
+        }
+
+        InboundMessage next() throws InterruptedException {
+            InboundMessage m = received.poll(5, TimeUnit.SECONDS);
+            if (m == null) throw new AssertionError("no message reached the server");
+            return m;
         }
 
         @Override
@@ -97,7 +204,8 @@ final class TestSupport {
         @Override
         public Submission submit(InboundMessage message) {
             received.add(message);
-            CompletionStage<DeviceReply> reply = responder.apply(message);
+            CompletionStage<Void> acc = accepted.apply(message);
+            CompletionStage<DeviceReply> rep = reply.apply(message);
             return new Submission() {
                 @Override
                 public String callback() {
@@ -106,12 +214,12 @@ final class TestSupport {
 
                 @Override
                 public CompletionStage<Void> accepted() {
-                    return CompletableFuture.completedFuture(null);
+                    return acc;
                 }
 
                 @Override
                 public CompletionStage<DeviceReply> reply() {
-                    return reply;
+                    return rep;
                 }
             };
         }
@@ -122,81 +230,49 @@ final class TestSupport {
         }
     }
 
-    /** A device that listens on loopback and answers each frame with {@code behaviour}. */
-    static final class TestDevice implements AutoCloseable {
-        final ServerSocket server;
-        final AtomicInteger connections = new AtomicInteger();
-        /** Connections that ended (the agent closed them, or the behaviour threw). */
-        final AtomicInteger ended = new AtomicInteger();
-        final List<String> received = new CopyOnWriteArrayList<>();
-        final List<Socket> sockets = new CopyOnWriteArrayList<>();
-        final Function<String, List<String>> behaviour;
-        final Charset charset;
+    /**
+     * Captures what slf4j-simple logs while open. slf4j-simple (not caching its stream) looks up
+     * {@code System.err} on every line, so swapping it is enough; the text still reaches the real stream.
+     */
+    static final class LogCapture implements AutoCloseable {
+        private final PrintStream original = System.err;
+        private final ByteArrayOutputStream captured = new ByteArrayOutputStream();
 
-        TestDevice(Charset charset, Function<String, List<String>> behaviour) throws IOException {
-            this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-            this.behaviour = behaviour;
-            this.charset = charset;
-            Thread t = new Thread(this::acceptLoop, "test-device");
-            t.setDaemon(true);
-            t.start();
-        }
-
-        int port() {
-            return server.getLocalPort();
-        }
-
-        /** Waits until {@code n} connections have ended; false on timeout. */
-        boolean awaitEnded(int n) throws InterruptedException {
-            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
-            while (ended.get() < n && System.nanoTime() < deadline) Thread.sleep(10);
-            return ended.get() >= n;
-        }
-
-        String remote(String query) {
-            return "mllp://127.0.0.1:" + port() + (query == null ? "" : "?" + query);
-        }
-
-        private void acceptLoop() {
-            while (!server.isClosed()) {
-                try {
-                    Socket s = server.accept();
-                    connections.incrementAndGet();
-                    sockets.add(s);
-                    Thread t = new Thread(() -> serve(s), "test-device-conn");
-                    t.setDaemon(true);
-                    t.start();
-                } catch (IOException e) {
-                    return;
-                }
-            }
-        }
-
-        private void serve(Socket s) {
-            try (s) {
-                InputStream in = s.getInputStream();
-                while (true) {
-                    String msg = new String(readFrame(in), charset);
-                    received.add(msg);
-                    List<String> answers = behaviour.apply(msg);
-                    List<byte[]> frames = new ArrayList<>();
-                    for (String a : answers) frames.add(frame(a, charset));
-                    synchronized (s) {
-                        for (byte[] f : frames) s.getOutputStream().write(f);
-                        s.getOutputStream().flush();
+        LogCapture() {
+            OutputStream tee = new OutputStream() {
+                @Override
+                public void write(int b) {
+                    synchronized (captured) {
+                        captured.write(b);
                     }
+                    original.write(b);
                 }
-            } catch (IOException | RuntimeException e) {
-                // connection over
-            } finally {
-                ended.incrementAndGet();
+
+                @Override
+                public void write(byte[] b, int off, int len) {
+                    synchronized (captured) {
+                        captured.write(b, off, len);
+                    }
+                    original.write(b, off, len);
+                }
+            };
+            System.setErr(new PrintStream(tee, true, StandardCharsets.UTF_8));
+        }
+
+        String text() {
+            synchronized (captured) {
+                return captured.toString(StandardCharsets.UTF_8);
             }
+        }
+
+        /** Waits up to 5 s for {@code fragment} to be logged. */
+        boolean awaitLogged(String fragment) throws InterruptedException {
+            return waitFor(() -> text().contains(fragment), 5_000);
         }
 
         @Override
-        public void close() throws IOException {
-            server.close();
-            for (Socket s : sockets) s.close();
+        public void close() {
+            System.setErr(original);
         }
     }
 }

@@ -1,50 +1,31 @@
 package dev.edgeagent.hl7.internal;
 
-import dev.edgeagent.api.channel.AgentSettings;
 import dev.edgeagent.api.channel.ChannelConfig;
-import dev.edgeagent.api.channel.ChannelContext;
 import dev.edgeagent.api.channel.ChannelException;
 import dev.edgeagent.api.channel.ConfigIssue;
-import dev.edgeagent.api.channel.DeviceReply;
-import dev.edgeagent.api.channel.EndpointAddress;
 import dev.edgeagent.api.channel.InboundMessage;
-import dev.edgeagent.api.channel.Submission;
-import dev.edgeagent.api.message.ContentTypes;
-import dev.edgeagent.api.transport.CloudClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 
+import static dev.edgeagent.hl7.internal.TestSupport.assertNothingArrives;
+import static dev.edgeagent.hl7.internal.TestSupport.read;
+import static dev.edgeagent.hl7.internal.TestSupport.sendText;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The {@code validate} endpoint parameter: HAPI validation of inbound messages, over real loopback sockets. */
 class ValidationTest {
-    private static final byte VT = 0x0b;
-    private static final byte FS = 0x1c;
-    private static final byte CR = 0x0d;
-
     static final String ADT_25 = "MSH|^~\\&|ADT1|GOOD HEALTH HOSPITAL|GHH LAB|GHH|20240101120000||ADT^A01^ADT_A01|V1|P|2.5\r"
             + "EVN|A01|20240101120000\r"
             + "PID|1||PATID1234^^^GOOD HEALTH HOSPITAL^MR||EVERYMAN^ADAM^A||19610615|M|||||555-1234 ext 5\r"
@@ -81,13 +62,13 @@ class ValidationTest {
 
     @Test
     void validMessagesOfSeveralVersionsAreForwardedUnchanged() throws Exception {
-        Context ctx = new Context();
+        TestSupport.Context ctx = acking();
         Hl7Channel ch = start("validate=TRUE", ctx);
         Socket s = connect(ch);
         // LF-separated segments are validated too; the body still goes out exactly as received.
         String lfSeparated = ORU_23.replace("|V2|", "|V3|").replace('\r', '\n');
         for (String msg : new String[] {ADT_25, ORU_23, lfSeparated}) {
-            send(s, msg);
+            sendText(s, msg);
             String reply = read(s);
             assertEquals("AA", Er7.field(reply, "MSA", 1), reply);
             InboundMessage m = ctx.next();
@@ -99,11 +80,11 @@ class ValidationTest {
 
     @Test
     void invalidMessagesAreRejectedWithHapisReasonAndNotForwarded() throws Exception {
-        Context ctx = new Context();
+        TestSupport.Context ctx = acking();
         Hl7Channel ch = start("validate=true", ctx);
         Socket s = connect(ch);
 
-        send(s, ORU_BAD_NM);
+        sendText(s, ORU_BAD_NM);
         String nak = read(s);
         assertEquals("AR", Er7.field(nak, "MSA", 1), nak);
         assertEquals("BAD1", Er7.field(nak, "MSA", 2));
@@ -116,7 +97,7 @@ class ValidationTest {
         assertTrue(lastError.startsWith("Message BAD1 from ") && lastError.contains(" rejected by validation: Validation failed: Primitive value 'abc'"),
                 lastError);
 
-        send(s, ADT_BAD_MSH9);
+        sendText(s, ADT_BAD_MSH9);
         nak = read(s);
         assertEquals("AR", Er7.field(nak, "MSA", 1), nak);
         assertEquals("BAD2", Er7.field(nak, "MSA", 2));
@@ -124,14 +105,14 @@ class ValidationTest {
         assertTrue(Er7.field(nak, "ERR", 8).contains("Can't determine message structure from MSH-9"), nak);
 
         // A bad timestamp in MSH-7: the type rules cover the header too.
-        send(s, ADT_25.replace("20240101120000||ADT", "2024XX01||ADT").replace("|V1|", "|BAD3|"));
+        sendText(s, ADT_25.replace("20240101120000||ADT", "2024XX01||ADT").replace("|V1|", "|BAD3|"));
         nak = read(s);
         assertEquals("AR", Er7.field(nak, "MSA", 1), nak);
         assertEquals("BAD3", Er7.field(nak, "MSA", 2));
         assertTrue(Er7.field(nak, "ERR", 8).contains("'2024XX01' requires to be empty or a HL7 datetime string"), nak);
 
         // The connection survives and the next good message is the first the server ever sees.
-        send(s, ADT_25);
+        sendText(s, ADT_25);
         assertEquals("AA", Er7.field(read(s), "MSA", 1));
         assertEquals("V1", ctx.next().messageId());
         assertTrue(ctx.received.isEmpty());
@@ -140,10 +121,10 @@ class ValidationTest {
 
     @Test
     void enhancedModeAnswersCommitReject() throws Exception {
-        Context ctx = new Context();
+        TestSupport.Context ctx = acking();
         Hl7Channel ch = start("enhanced=true&validate=true", ctx);
         Socket s = connect(ch);
-        send(s, ORU_BAD_NM);
+        sendText(s, ORU_BAD_NM);
         String nak = read(s);
         assertEquals("CR", Er7.field(nak, "MSA", 1), nak);
         assertEquals("BAD1", Er7.field(nak, "MSA", 2));
@@ -154,34 +135,34 @@ class ValidationTest {
 
     @Test
     void nakOnErrorFalseStaysSilent() throws Exception {
-        Context ctx = new Context();
+        TestSupport.Context ctx = acking();
         Hl7Channel ch = start("validate=true&nakOnError=false", ctx);
         Socket s = connect(ch);
-        send(s, ORU_BAD_NM);
+        sendText(s, ORU_BAD_NM);
         assertNothingArrives(s);
         assertTrue(ctx.received.isEmpty());
         assertEquals(1, ch.stats().errors());
         assertTrue(ch.stats().lastError().contains("rejected by validation"), ch.stats().lastError());
-        send(s, ORU_23);
+        sendText(s, ORU_23);
         assertEquals("AA", Er7.field(read(s), "MSA", 1));
         assertEquals("V2", ctx.next().messageId());
     }
 
     @Test
     void offByDefaultAndSwitchedLiveByReconfigure() throws Exception {
-        Context ctx = new Context();
+        TestSupport.Context ctx = acking();
         Hl7Channel ch = start("", ctx);
         Socket s = connect(ch);
-        send(s, ORU_BAD_NM);
+        sendText(s, ORU_BAD_NM);
         assertEquals("AA", Er7.field(read(s), "MSA", 1));
         assertEquals(ORU_BAD_NM, ctx.next().body());
 
         assertTrue(ch.reconfigure(config(ch.config().port(), "validate=true")));
-        send(s, ORU_BAD_NM);
+        sendText(s, ORU_BAD_NM);
         assertEquals("AR", Er7.field(read(s), "MSA", 1));
 
         assertTrue(ch.reconfigure(config(ch.config().port(), "validate=false")));
-        send(s, ORU_BAD_NM);
+        sendText(s, ORU_BAD_NM);
         assertEquals("AA", Er7.field(read(s), "MSA", 1));
         assertEquals(ORU_BAD_NM, ctx.next().body());
     }
@@ -210,100 +191,23 @@ class ValidationTest {
         assertFalse(f.reason.isEmpty());
     }
 
-    private Hl7Channel start(String query, Context ctx) throws ChannelException {
-        Hl7Channel ch = (Hl7Channel) factory.create(config(0, query), ctx);
-        ch.start();
-        return ch;
+    /** A runtime that takes every message at once and answers AA naming its MSH-10. */
+    private static TestSupport.Context acking() {
+        return TestSupport.Context.answering(m -> "MSH|^~\\&|EA|FAC|LAB|FAC|20240101120001||ACK^A01^ACK|A" + m.messageId()
+                + "|P|2.5\rMSA|AA|" + m.messageId() + "\r");
+    }
+
+    private Hl7Channel start(String query, TestSupport.Context ctx) throws ChannelException {
+        return TestSupport.start(factory, config(0, query), ctx);
     }
 
     private static ChannelConfig config(int port, String query) {
-        return new ChannelConfig("val", EndpointAddress.parse("mllp://0.0.0.0:" + port + (query.isEmpty() ? "" : "?" + query)),
-                AgentSettings.EMPTY, "agent-1");
+        return TestSupport.config("val", "mllp://0.0.0.0:" + port + (query.isEmpty() ? "" : "?" + query));
     }
 
     private Socket connect(Hl7Channel ch) throws IOException {
-        Socket s = new Socket(InetAddress.getLoopbackAddress(), ch.boundPort());
-        s.setSoTimeout(5000);
+        Socket s = TestSupport.connect(ch.boundPort());
         sockets.add(s);
         return s;
-    }
-
-    private static void send(Socket s, String text) throws IOException {
-        byte[] content = text.getBytes(StandardCharsets.UTF_8);
-        byte[] out = new byte[content.length + 3];
-        out[0] = VT;
-        System.arraycopy(content, 0, out, 1, content.length);
-        out[out.length - 2] = FS;
-        out[out.length - 1] = CR;
-        OutputStream o = s.getOutputStream();
-        o.write(out);
-        o.flush();
-    }
-
-    private static String read(Socket s) throws IOException {
-        InputStream in = s.getInputStream();
-        int b;
-        while ((b = in.read()) != VT) {
-            if (b < 0) throw new IOException("EOF before frame start");
-        }
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        while ((b = in.read()) != FS) {
-            if (b < 0) throw new IOException("EOF inside frame");
-            buf.write(b);
-        }
-        if (in.read() != CR) throw new IOException("FS not followed by CR");
-        return buf.toString(StandardCharsets.UTF_8);
-    }
-
-    private static void assertNothingArrives(Socket s) throws IOException {
-        s.setSoTimeout(300);
-        assertThrows(SocketTimeoutException.class, () -> s.getInputStream().read());
-        s.setSoTimeout(5000);
-    }
-
-    /** A runtime that takes every message at once and answers AA naming its MSH-10. */
-    private static final class Context implements ChannelContext {
-        final BlockingQueue<InboundMessage> received = new LinkedBlockingQueue<>();
-
-        InboundMessage next() throws InterruptedException {
-            InboundMessage m = received.poll(5, TimeUnit.SECONDS);
-            assertNotNull(m, "no message reached the server");
-            return m;
-        }
-
-        @Override
-        public String agentId() {
-            return "agent-1";
-        }
-
-        @Override
-        public Submission submit(InboundMessage message) {
-            received.add(message);
-            String ack = "MSH|^~\\&|EA|FAC|LAB|FAC|20240101120001||ACK^A01^ACK|A" + message.messageId()
-                    + "|P|2.5\rMSA|AA|" + message.messageId() + "\r";
-            CompletableFuture<DeviceReply> reply = CompletableFuture.completedFuture(
-                    new DeviceReply(200, ContentTypes.HL7_V2, ack));
-            return new Submission() {
-                @Override
-                public String callback() {
-                    return "Agent/agent-1-validation";
-                }
-
-                @Override
-                public CompletableFuture<Void> accepted() {
-                    return CompletableFuture.completedFuture(null);
-                }
-
-                @Override
-                public CompletableFuture<DeviceReply> reply() {
-                    return reply;
-                }
-            };
-        }
-
-        @Override
-        public CloudClient cloud() {
-            throw new UnsupportedOperationException("not used by the HL7 channel");
-        }
     }
 }
