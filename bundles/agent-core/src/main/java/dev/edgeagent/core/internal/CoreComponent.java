@@ -8,6 +8,7 @@ import dev.edgeagent.api.message.AgentMessage;
 import dev.edgeagent.api.ops.AgentRuntime;
 import dev.edgeagent.api.ops.AgentStatus;
 import dev.edgeagent.api.ops.OperationHandler;
+import dev.edgeagent.api.queue.MessageStore;
 import dev.edgeagent.api.transport.LinkState;
 import dev.edgeagent.api.transport.Transport;
 import dev.edgeagent.api.transport.TransportListener;
@@ -73,6 +74,17 @@ public class CoreComponent implements AgentRuntime, TransportListener {
 
     void unbindTransport(Transport transport) {
         runtime.unbindTransport(transport);
+    }
+
+    /** Optional: without a store (bundle not deployed) messages go straight to the link, as in Medplum's default. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindMessageStore")
+    void bindMessageStore(MessageStore store) {
+        runtime.bindStore(store);
+    }
+
+    void unbindMessageStore(MessageStore store) {
+        runtime.unbindStore(store);
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,

@@ -16,6 +16,7 @@ import dev.edgeagent.api.ops.AgentRuntime;
 import dev.edgeagent.api.ops.AgentStatus;
 import dev.edgeagent.api.ops.AgentVersion;
 import dev.edgeagent.api.ops.OperationHandler;
+import dev.edgeagent.api.queue.MessageStore;
 import dev.edgeagent.api.transport.CloudException;
 import dev.edgeagent.api.transport.LinkState;
 import dev.edgeagent.api.transport.Transport;
@@ -58,8 +59,13 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
     static final int MAX_PINGS = 16;
 
     /** Timers, injectable so tests run in milliseconds. */
-    record Timing(Duration responseTimeout, Duration purgeInterval, Duration loadRetryDelay) {
-        static final Timing DEFAULT = new Timing(Duration.ofMinutes(5), Duration.ofSeconds(10), Duration.ofSeconds(30));
+    record Timing(Duration responseTimeout, Duration purgeInterval, Duration loadRetryDelay, Duration dispatchTimeout) {
+        static final Timing DEFAULT = new Timing(Duration.ofMinutes(5), Duration.ofSeconds(10), Duration.ofSeconds(30),
+                Duration.ofSeconds(60));
+
+        Timing(Duration responseTimeout, Duration purgeInterval, Duration loadRetryDelay) {
+            this(responseTimeout, purgeInterval, loadRetryDelay, DEFAULT.dispatchTimeout);
+        }
     }
 
     private final long startedAt = System.currentTimeMillis();
@@ -73,6 +79,7 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
     private final AtomicInteger pings = new AtomicInteger();
 
     private final AtomicReference<Transport> transport = new AtomicReference<>();
+    private final AtomicReference<StoreAndForward> durable = new AtomicReference<>();
     private final List<OutboundConnector> connectors = new CopyOnWriteArrayList<>();
     private final Map<String, OperationHandler> operations = new ConcurrentHashMap<>();
 
@@ -95,7 +102,8 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
         this.timing = timing;
         this.executor = newExecutor();
         this.bootstrapManager = new BootstrapManager(store, home);
-        this.router = new MessageRouter(transport::get, this::agentIdOrUnknown, timing.responseTimeout(), nanoClock);
+        this.router = new MessageRouter(transport::get, this::agentIdOrUnknown, timing.responseTimeout(), nanoClock,
+                this::durableQueueForNewMessages);
         this.channels = new ChannelManager(router::contextFor);
         long purge = timing.purgeInterval().toMillis();
         executor.scheduleWithFixedDelay(this::purge, purge, purge, TimeUnit.MILLISECONDS);
@@ -141,6 +149,8 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
         live = false;
         executor.shutdownNow();
         channels.stopAll();
+        StoreAndForward q = durable.getAndSet(null);
+        if (q != null) q.close();
         router.failAll("Agent runtime stopped");
     }
 
@@ -157,7 +167,47 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
     }
 
     public void unbindTransport(Transport t) {
-        if (transport.compareAndSet(t, null)) live = false;
+        if (transport.compareAndSet(t, null)) {
+            live = false;
+            StoreAndForward q = durable.get();
+            if (q != null) q.setLive(false);
+        }
+    }
+
+    /**
+     * A durable store appeared: new messages go through it (unless {@code durableQueue=false}) and whatever it
+     * holds from before is delivered.
+     */
+    public void bindStore(MessageStore store) {
+        StoreAndForward q = new StoreAndForward(store, executor, transport::get, () -> settings, new StoreAndForward.Relay() {
+            @Override
+            public boolean reply(String callbackId, DeviceReply reply) {
+                return router.relay(callbackId, reply);
+            }
+
+            @Override
+            public boolean fail(String callbackId, String reason) {
+                return router.relayFailure(callbackId, reason);
+            }
+        }, timing.dispatchTimeout());
+        StoreAndForward prev = durable.getAndSet(q);
+        if (prev != null) prev.close();
+        q.setLive(live);
+        q.recover();
+    }
+
+    public void unbindStore(MessageStore store) {
+        StoreAndForward q = durable.get();
+        if (q != null && q.store() == store && durable.compareAndSet(q, null)) {
+            q.close();
+            LOG.warn("Durable queue service gone: new messages go straight to the server; stored ones wait for it to return");
+        }
+    }
+
+    /** The store-and-forward path for a new message, or null for the direct path (Agent setting {@code durableQueue}). */
+    private StoreAndForward durableQueueForNewMessages() {
+        StoreAndForward q = durable.get();
+        return q != null && settings.getBoolean(StoreAndForward.SETTING_ENABLED, StoreAndForward.DEFAULT_ENABLED) ? q : null;
     }
 
     public void addFactory(ChannelFactory f) {
@@ -199,6 +249,8 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
     @Override
     public void onLinkState(LinkState state) {
         live = state == LinkState.LIVE;
+        StoreAndForward q = durable.get();
+        if (q != null) q.setLive(live);
         if (live && !loaded) scheduleLoad(0);
     }
 
@@ -239,8 +291,11 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
         Integer code = m.statusCode();
         DeviceReply reply = new DeviceReply(code == null ? 200 : code, m.contentType(), m.body());
         String callback = m.callback();
+        StoreAndForward q = durable.get();
         if (callback == null) {
             LOG.warn("Transmit response missing callback");
+        } else if (q != null && q.onResponse(callback, reply)) {
+            return;
         } else if (router.complete(callback, reply)) {
             return;
         }
@@ -599,6 +654,8 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
         out.put("outstandingHeartbeats", ts == null ? 0 : ts.outstandingHeartbeats());
         out.put("channelStats", channelStats);
         out.put("clientStats", clientStats);
+        StoreAndForward q = durable.get();
+        if (q != null) out.put("durableQueue", q.stats(settings.getBoolean(StoreAndForward.SETTING_ENABLED, StoreAndForward.DEFAULT_ENABLED)));
         extra.forEach(out::putIfAbsent);
         return out;
     }

@@ -35,6 +35,7 @@ final class MessageRouter {
         final String channel;
         final String messageId;
         final long createdNanos;
+        volatile boolean durable;
         final CompletableFuture<Void> accepted = new CompletableFuture<>();
         final CompletableFuture<DeviceReply> reply = new CompletableFuture<>();
 
@@ -74,8 +75,16 @@ final class MessageRouter {
     private final CloudClient cloud;
     private final long timeoutNanos;
     private final LongSupplier nanoClock;
+    private final Supplier<StoreAndForward> durableQueue;
 
     MessageRouter(Supplier<Transport> transport, Supplier<String> agentId, Duration responseTimeout, LongSupplier nanoClock) {
+        this(transport, agentId, responseTimeout, nanoClock, () -> null);
+    }
+
+    /** @param durableQueue the store-and-forward path, or null (supplied) when messages go straight to the link */
+    MessageRouter(Supplier<Transport> transport, Supplier<String> agentId, Duration responseTimeout, LongSupplier nanoClock,
+                  Supplier<StoreAndForward> durableQueue) {
+        this.durableQueue = durableQueue;
         this.transport = transport;
         this.agentId = agentId;
         this.timeoutNanos = responseTimeout.toNanos();
@@ -105,6 +114,10 @@ final class MessageRouter {
     Submission submit(String channel, InboundMessage m) {
         String callback = "Agent/" + agentId.get() + "-" + fastUuid();
         Pending p = new Pending(callback, channel, m.messageId(), nanoClock.getAsLong());
+        StoreAndForward q = durableQueue.get();
+        if (q != null) {
+            return submitDurable(q, channel, m, p);
+        }
         Transport t = transport.get();
         if (t == null) {
             p.fail("No transport deployed; message from channel '" + channel + "' cannot be sent to the server");
@@ -120,6 +133,48 @@ final class MessageRouter {
             p.fail(e.getMessage() == null ? e.toString() : e.getMessage());
         }
         return p;
+    }
+
+    /**
+     * Accepted only once the store has the message on disk; the reply comes when the dispatcher gets the
+     * server's answer (this submission stays registered so the answer can still reach the device).
+     */
+    private Submission submitDurable(StoreAndForward q, String channel, InboundMessage m, Pending p) {
+        p.durable = true;
+        pending.put(p.callback, p);
+        CompletionStage<Long> stored;
+        try {
+            stored = q.append(channel, m, p.callback);
+        } catch (RuntimeException e) {
+            stored = CompletableFuture.failedFuture(e);
+        }
+        stored.whenComplete((id, e) -> {
+            if (e == null) {
+                p.accepted.complete(null);
+            } else {
+                pending.remove(p.callback);
+                String reason = StoreAndForward.messageOf(e);
+                LOG.warn("[{}] Message {} not accepted: {}", channel, m.messageId() != null ? m.messageId() : p.callback, reason);
+                p.fail(reason);
+            }
+        });
+        return p;
+    }
+
+    /** Hands a durable message's final answer to its submission; false when none waits (restart, purge). */
+    boolean relay(String callback, DeviceReply reply) {
+        Pending p = pending.remove(callback);
+        if (p == null) return false;
+        p.reply.complete(reply);
+        return true;
+    }
+
+    /** Fails a durable message's submission (retries exhausted); false when none waits. */
+    boolean relayFailure(String callback, String reason) {
+        Pending p = pending.remove(callback);
+        if (p == null) return false;
+        p.fail(reason);
+        return true;
     }
 
     /** Same frame as {@link AgentMessage#transmitRequest}, built with one map copy instead of seven. */
@@ -177,7 +232,9 @@ final class MessageRouter {
                 purged++;
                 LOG.warn("[{}] Cleaning up pending message; never got response for message with ID '{}'", p.channel,
                         p.messageId != null ? p.messageId : p.callback);
-                p.fail("No response from server within " + Duration.ofNanos(timeoutNanos).toSeconds() + " s");
+                String text = "No response from server within " + Duration.ofNanos(timeoutNanos).toSeconds() + " s";
+                // A stored message is still delivered; only this device's wait for the answer ends.
+                p.fail(p.durable ? text + "; the message stays in the durable queue and will still be delivered" : text);
             }
         }
         return purged;

@@ -1,0 +1,169 @@
+package dev.edgeagent.core.internal;
+
+import dev.edgeagent.api.queue.MessageState;
+import dev.edgeagent.api.queue.MessageStore;
+import dev.edgeagent.api.queue.NewMessage;
+import dev.edgeagent.api.queue.QueueStats;
+import dev.edgeagent.api.queue.StoredMessage;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/** In-memory MessageStore; appends can be held (to observe "not yet durable") or failed. */
+final class FakeStore implements MessageStore {
+    static final class Row {
+        final long id;
+        final NewMessage m;
+        MessageState state = MessageState.QUEUED;
+        int attempts;
+        Integer status;
+        String serverBody;
+        String lastError;
+
+        Row(long id, NewMessage m) {
+            this.id = id;
+            this.m = m;
+        }
+    }
+
+    final TreeMap<Long, Row> rows = new TreeMap<>();
+    private final List<Runnable> held = new ArrayList<>();
+    volatile boolean hold;
+    volatile String failAppends;
+    private long nextId = 1;
+
+    @Override
+    public CompletionStage<Long> append(NewMessage m) {
+        CompletableFuture<Long> f = new CompletableFuture<>();
+        if (failAppends != null) {
+            f.completeExceptionally(new IllegalStateException(failAppends));
+            return f;
+        }
+        Runnable write = () -> {
+            long id;
+            synchronized (this) {
+                id = nextId++;
+                rows.put(id, new Row(id, m));
+            }
+            f.complete(id);
+        };
+        synchronized (this) {
+            if (hold) {
+                held.add(write);
+                return f;
+            }
+        }
+        write.run();
+        return f;
+    }
+
+    /** Completes the held appends ("the group commit is done"). */
+    void release() {
+        List<Runnable> r;
+        synchronized (this) {
+            hold = false;
+            r = new ArrayList<>(held);
+            held.clear();
+        }
+        r.forEach(Runnable::run);
+    }
+
+    /** A row left by a previous run. */
+    synchronized long preload(NewMessage m, MessageState state, int attempts) {
+        long id = nextId++;
+        Row r = new Row(id, m);
+        r.state = state;
+        r.attempts = attempts;
+        rows.put(id, r);
+        return id;
+    }
+
+    synchronized Row row(String messageId) {
+        for (Row r : rows.values()) if (messageId.equals(r.m.messageId())) return r;
+        return null;
+    }
+
+    private synchronized CompletionStage<Void> update(long id, java.util.function.Consumer<Row> u) {
+        Row r = rows.get(id);
+        if (r != null) u.accept(r);
+        return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public CompletionStage<Void> markInflight(long id, int attempts) {
+        return update(id, r -> {
+            r.state = MessageState.INFLIGHT;
+            r.attempts = attempts;
+        });
+    }
+
+    @Override
+    public CompletionStage<Void> requeue(long id, String reason) {
+        return update(id, r -> {
+            r.state = MessageState.QUEUED;
+            r.lastError = reason;
+        });
+    }
+
+    @Override
+    public CompletionStage<Void> markDelivered(long id, int statusCode, String responseBody) {
+        return update(id, r -> {
+            r.state = MessageState.PROCESSED;
+            r.status = statusCode;
+            r.serverBody = responseBody;
+        });
+    }
+
+    @Override
+    public CompletionStage<Void> markFailed(long id, String reason) {
+        return update(id, r -> {
+            r.state = MessageState.FAILED;
+            r.lastError = reason;
+        });
+    }
+
+    @Override
+    public synchronized CompletionStage<List<StoredMessage>> pending(String channel, long afterId, int limit) {
+        List<StoredMessage> out = new ArrayList<>();
+        for (Row r : rows.tailMap(afterId, false).values()) {
+            if (out.size() >= limit) break;
+            if (r.state.isPending() && r.m.channel().equals(channel)) {
+                out.add(new StoredMessage(r.id, r.m.channel(), r.m.remote(), r.m.contentType(), r.m.body(), r.m.messageId(),
+                        r.m.callbackId(), r.state, r.attempts, 0));
+            }
+        }
+        return CompletableFuture.completedFuture(out);
+    }
+
+    @Override
+    public synchronized CompletionStage<Set<String>> channelsWithPending() {
+        Set<String> out = new LinkedHashSet<>();
+        for (Row r : rows.values()) if (r.state.isPending()) out.add(r.m.channel());
+        return CompletableFuture.completedFuture(out);
+    }
+
+    @Override
+    public synchronized CompletionStage<QueueStats> stats() {
+        Map<MessageState, Long> total = new EnumMap<>(MessageState.class);
+        Map<String, Map<MessageState, Long>> per = new TreeMap<>();
+        for (MessageState s : MessageState.values()) total.put(s, 0L);
+        for (Row r : rows.values()) {
+            total.merge(r.state, 1L, Long::sum);
+            per.computeIfAbsent(r.m.channel(), k -> new EnumMap<>(MessageState.class)).merge(r.state, 1L, Long::sum);
+        }
+        Map<String, QueueStats.ChannelDepth> ch = new TreeMap<>();
+        per.forEach((k, v) -> ch.put(k, new QueueStats.ChannelDepth(v, v.containsKey(MessageState.QUEUED) ? 0 : -1)));
+        return CompletableFuture.completedFuture(new QueueStats(4096, total, ch, -1, -1));
+    }
+
+    @Override
+    public CompletionStage<Long> sweep() {
+        return CompletableFuture.completedFuture(0L);
+    }
+}

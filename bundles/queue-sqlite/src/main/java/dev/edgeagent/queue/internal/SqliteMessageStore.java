@@ -1,0 +1,515 @@
+package dev.edgeagent.queue.internal;
+
+import dev.edgeagent.api.queue.MessageState;
+import dev.edgeagent.api.queue.MessageStore;
+import dev.edgeagent.api.queue.NewMessage;
+import dev.edgeagent.api.queue.QueueStats;
+import dev.edgeagent.api.queue.StoredMessage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteDataSource;
+
+/**
+ * {@link MessageStore} on one SQLite file (WAL, {@code synchronous=FULL}: a commit survives power loss).
+ * <p>
+ * Every operation, reads included, runs on one writer thread that owns the only connection: it drains
+ * whatever is waiting, applies it in one transaction, commits once (one fsync) and only then completes the
+ * callers' stages — group commit. Owning the connection on one thread also makes recovery simple: any SQL
+ * failure fails the whole batch with the reason, closes the connection, and the next batch reopens it (so a
+ * full disk or a read-only directory heals by itself once fixed). The operation queue is bounded: when the
+ * disk cannot keep up, callers are refused at once instead of piling up memory.
+ */
+final class SqliteMessageStore implements MessageStore, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(SqliteMessageStore.class);
+    static final int SCHEMA_VERSION = 1;
+    static final int MAX_WAITING_OPS = 20_000;
+    static final int MAX_BATCH = 2_000;
+
+    /** Retention settings, changeable while running. */
+    record Retention(int processedDays, int erroredDays, long maxBytes) {
+        static final Retention DEFAULT = new Retention(7, 90, 512L * 1024 * 1024);
+    }
+
+    private interface Op {
+        void apply(Connection c) throws SQLException;
+
+        void succeed();
+
+        void fail(Exception e);
+    }
+
+    private final Path dbPath;
+    private final LongSupplier clock;
+    private final BlockingQueue<Op> ops = new ArrayBlockingQueue<>(MAX_WAITING_OPS);
+    private final Thread writer;
+    private final AtomicLong commits = new AtomicLong();
+    private volatile Retention retention = Retention.DEFAULT;
+    private volatile boolean closed;
+    private volatile long lastSweepAt = -1;
+    private volatile long lastSweepDeleted = -1;
+    private volatile boolean sizeWarned;
+    private Connection conn; // writer thread only
+
+    SqliteMessageStore(Path dbPath, LongSupplier clock) {
+        this.dbPath = dbPath.toAbsolutePath();
+        this.clock = clock;
+        this.writer = new Thread(this::writeLoop, "edgeagent-queue-writer");
+        writer.setDaemon(true);
+        writer.start();
+    }
+
+    SqliteMessageStore(Path dbPath) {
+        this(dbPath, System::currentTimeMillis);
+    }
+
+    Path path() {
+        return dbPath;
+    }
+
+    void setRetention(Retention r) {
+        retention = r;
+    }
+
+    /** Transactions committed so far (group-commit evidence for tests and benchmarks). */
+    long commitCount() {
+        return commits.get();
+    }
+
+    // ------------------------------------------------------------------ MessageStore
+
+    @Override
+    public CompletionStage<Long> append(NewMessage m) {
+        long now = clock.getAsLong();
+        return submit("store message " + describe(m), c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO messages(channel, remote, content_type, body,"
+                    + " message_id, callback_id, state, attempt_count, received_at, updated_at) VALUES (?,?,?,?,?,?,'queued',0,?,?)",
+                    Statement.RETURN_GENERATED_KEYS)) {
+                ps.setString(1, m.channel());
+                ps.setString(2, m.remote());
+                ps.setString(3, m.contentType());
+                ps.setString(4, m.body());
+                ps.setString(5, m.messageId());
+                ps.setString(6, m.callbackId());
+                ps.setLong(7, now);
+                ps.setLong(8, now);
+                ps.executeUpdate();
+                try (ResultSet rs = ps.getGeneratedKeys()) {
+                    rs.next();
+                    return rs.getLong(1);
+                }
+            }
+        });
+    }
+
+    @Override
+    public CompletionStage<Void> markInflight(long id, int attempts) {
+        return update("mark message " + id + " inflight",
+                "UPDATE messages SET state='inflight', attempt_count=?, updated_at=? WHERE id=?", attempts, id);
+    }
+
+    @Override
+    public CompletionStage<Void> requeue(long id, String reason) {
+        return update("requeue message " + id,
+                "UPDATE messages SET state='queued', last_error=?, updated_at=? WHERE id=?", reason, id);
+    }
+
+    @Override
+    public CompletionStage<Void> markDelivered(long id, int statusCode, String responseBody) {
+        long now = clock.getAsLong();
+        return submit("mark message " + id + " processed", c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE messages SET state='processed', server_status=?,"
+                    + " server_body=?, updated_at=?, processed_at=? WHERE id=?")) {
+                ps.setInt(1, statusCode);
+                ps.setString(2, responseBody);
+                ps.setLong(3, now);
+                ps.setLong(4, now);
+                ps.setLong(5, id);
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public CompletionStage<Void> markFailed(long id, String reason) {
+        long now = clock.getAsLong();
+        return submit("mark message " + id + " failed", c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "UPDATE messages SET state='failed', last_error=?, updated_at=?, processed_at=? WHERE id=?")) {
+                ps.setString(1, reason);
+                ps.setLong(2, now);
+                ps.setLong(3, now);
+                ps.setLong(4, id);
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public CompletionStage<List<StoredMessage>> pending(String channel, long afterId, int limit) {
+        return submit("read pending messages of channel '" + channel + "'", c -> {
+            // The WHERE clause repeats the partial index's condition word for word so SQLite uses it.
+            try (PreparedStatement ps = c.prepareStatement("SELECT id, channel, remote, content_type, body, message_id,"
+                    + " callback_id, state, attempt_count, received_at FROM messages"
+                    + " WHERE state IN ('queued','inflight') AND channel=? AND id>? ORDER BY id LIMIT ?")) {
+                ps.setString(1, channel);
+                ps.setLong(2, afterId);
+                ps.setInt(3, Math.max(1, limit));
+                List<StoredMessage> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new StoredMessage(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                                rs.getString(5), rs.getString(6), rs.getString(7), MessageState.ofLabel(rs.getString(8)),
+                                rs.getInt(9), rs.getLong(10)));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    @Override
+    public CompletionStage<Set<String>> channelsWithPending() {
+        return submit("list channels with pending messages", c -> {
+            Set<String> out = new LinkedHashSet<>();
+            try (Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT DISTINCT channel FROM messages WHERE state IN ('queued','inflight')")) {
+                while (rs.next()) out.add(rs.getString(1));
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public CompletionStage<QueueStats> stats() {
+        return submit("read queue statistics", c -> {
+            Map<MessageState, Long> total = zeroCounts();
+            Map<String, Map<MessageState, Long>> perChannel = new TreeMap<>();
+            Map<String, Long> oldest = new TreeMap<>();
+            try (Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT channel, state, COUNT(*), MIN(received_at) FROM messages GROUP BY channel, state")) {
+                while (rs.next()) {
+                    MessageState s = MessageState.ofLabel(rs.getString(2));
+                    long n = rs.getLong(3);
+                    total.merge(s, n, Long::sum);
+                    perChannel.computeIfAbsent(rs.getString(1), k -> zeroCounts()).put(s, n);
+                    if (s.isPending()) oldest.merge(rs.getString(1), rs.getLong(4), Math::min);
+                }
+            }
+            Map<String, QueueStats.ChannelDepth> channels = new TreeMap<>();
+            perChannel.forEach((ch, counts) -> channels.put(ch, new QueueStats.ChannelDepth(counts, oldest.getOrDefault(ch, -1L))));
+            return new QueueStats(diskBytes(), total, channels, lastSweepAt, lastSweepDeleted);
+        });
+    }
+
+    @Override
+    public CompletionStage<Long> sweep() {
+        return submit("retention sweep", this::sweep);
+    }
+
+    private static Map<MessageState, Long> zeroCounts() {
+        Map<MessageState, Long> m = new EnumMap<>(MessageState.class);
+        for (MessageState s : MessageState.values()) m.put(s, 0L);
+        return m;
+    }
+
+    // ------------------------------------------------------------------ retention
+
+    private long sweep(Connection c) throws SQLException {
+        Retention r = retention;
+        long now = clock.getAsLong();
+        long deleted = 0;
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM messages WHERE state=? AND processed_at<?")) {
+            ps.setString(1, MessageState.PROCESSED.label());
+            ps.setLong(2, now - TimeUnit.DAYS.toMillis(r.processedDays()));
+            deleted += ps.executeUpdate();
+            ps.setString(1, MessageState.FAILED.label());
+            ps.setLong(2, now - TimeUnit.DAYS.toMillis(r.erroredDays()));
+            deleted += ps.executeUpdate();
+        }
+        // Size cap: settled rows go oldest first; pending rows are never deleted (they are owed to the server).
+        long used = usedBytes(c);
+        while (used > r.maxBytes()) {
+            int n;
+            try (Statement st = c.createStatement()) {
+                n = st.executeUpdate("DELETE FROM messages WHERE id IN (SELECT id FROM messages"
+                        + " WHERE state IN ('processed','failed') ORDER BY id LIMIT 1000)");
+            }
+            if (n == 0) break;
+            deleted += n;
+            used = usedBytes(c);
+        }
+        long mb = 1024 * 1024;
+        if (used > r.maxBytes()) {
+            LOG.warn("Durable queue {} holds {} MB of undelivered messages, above queueRetentionMaxMb={}; nothing pending is"
+                    + " deleted, but the disk may fill up", dbPath, used / mb, r.maxBytes() / mb);
+            sizeWarned = true;
+        } else if (used >= r.maxBytes() * 8 / 10) {
+            LOG.warn("Durable queue {} is at {} % of queueRetentionMaxMb={} ({} MB used)", dbPath, used * 100 / r.maxBytes(),
+                    r.maxBytes() / mb, used / mb);
+            sizeWarned = true;
+        } else if (sizeWarned) {
+            LOG.info("Durable queue {} is back under 80 % of queueRetentionMaxMb ({} MB used)", dbPath, used / mb);
+            sizeWarned = false;
+        }
+        lastSweepAt = now;
+        lastSweepDeleted = deleted;
+        if (deleted > 0) LOG.info("Durable queue retention sweep deleted {} settled message(s)", deleted);
+        return deleted;
+    }
+
+    /** Pages in use (the file does not shrink when rows are deleted; free pages are reused). */
+    private static long usedBytes(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            long pages = single(st, "PRAGMA page_count");
+            long free = single(st, "PRAGMA freelist_count");
+            long size = single(st, "PRAGMA page_size");
+            return (pages - free) * size;
+        }
+    }
+
+    private static long single(Statement st, String sql) throws SQLException {
+        try (ResultSet rs = st.executeQuery(sql)) {
+            return rs.next() ? rs.getLong(1) : 0;
+        }
+    }
+
+    private long diskBytes() {
+        long n = 0;
+        for (String suffix : new String[] {"", "-wal"}) {
+            try {
+                n += Files.size(Path.of(dbPath + suffix));
+            } catch (IOException e) {
+                // absent WAL is normal
+            }
+        }
+        return n;
+    }
+
+    // ------------------------------------------------------------------ the writer
+
+    private interface Work<T> {
+        T apply(Connection c) throws SQLException;
+    }
+
+    private CompletionStage<Void> update(String what, String sql, Object first, long id) {
+        long now = clock.getAsLong();
+        return submit(what, c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setObject(1, first);
+                ps.setLong(2, now);
+                ps.setLong(3, id);
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    private <T> CompletionStage<T> submit(String what, Work<T> work) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        if (closed) {
+            f.completeExceptionally(new IllegalStateException("Durable queue is closed; cannot " + what));
+            return f;
+        }
+        Op op = new Op() {
+            T result;
+
+            @Override
+            public void apply(Connection c) throws SQLException {
+                result = work.apply(c);
+            }
+
+            @Override
+            public void succeed() {
+                f.complete(result);
+            }
+
+            @Override
+            public void fail(Exception e) {
+                f.completeExceptionally(new IllegalStateException("Durable queue " + dbPath + " could not " + what + ": "
+                        + reason(e), e));
+            }
+        };
+        if (!ops.offer(op)) {
+            f.completeExceptionally(new IllegalStateException("Durable queue " + dbPath + " could not " + what
+                    + ": the disk is not keeping up (" + MAX_WAITING_OPS + " operations waiting)"));
+        }
+        return f;
+    }
+
+    private void writeLoop() {
+        List<Op> batch = new ArrayList<>(MAX_BATCH);
+        while (true) {
+            try {
+                Op first = ops.poll(200, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    if (closed) break;
+                    continue;
+                }
+                batch.add(first);
+                ops.drainTo(batch, MAX_BATCH - 1);
+                runBatch(batch);
+            } catch (InterruptedException e) {
+                if (closed) break;
+            } catch (RuntimeException | Error e) {
+                LOG.error("Durable queue writer failed unexpectedly", e);
+                for (Op op : batch) op.fail(new IllegalStateException(e.toString(), e));
+            } finally {
+                batch.clear();
+            }
+        }
+        // Whatever was accepted before close() is still written, so a clean stop loses nothing.
+        List<Op> rest = new ArrayList<>();
+        ops.drainTo(rest);
+        if (!rest.isEmpty()) runBatch(rest);
+        closeConnection();
+        rest.clear();
+        ops.drainTo(rest); // raced with close(): refused, never left hanging
+        for (Op op : rest) op.fail(new IllegalStateException("the store was closed"));
+    }
+
+    private void runBatch(List<Op> batch) {
+        try {
+            Connection c = connection();
+            try {
+                for (Op op : batch) op.apply(c);
+                c.commit();
+                commits.incrementAndGet();
+            } catch (SQLException | RuntimeException e) {
+                try {
+                    c.rollback();
+                } catch (SQLException ignored) {
+                    // the connection is discarded below anyway
+                }
+                throw e;
+            }
+        } catch (SQLException | IOException | RuntimeException e) {
+            LOG.error("Durable queue {}: {} operation(s) failed: {}", dbPath, batch.size(), reason(e));
+            closeConnection(); // reopened by the next batch, so the store heals when the cause is fixed
+            for (Op op : batch) op.fail(e);
+            return;
+        }
+        for (Op op : batch) {
+            try {
+                op.succeed();
+            } catch (RuntimeException e) {
+                LOG.warn("Durable queue: a caller's completion handler failed", e);
+            }
+        }
+    }
+
+    private Connection connection() throws SQLException, IOException {
+        if (conn != null) return conn;
+        Path dir = dbPath.getParent();
+        if (dir != null) {
+            try {
+                Files.createDirectories(dir);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                throw new IOException("cannot create directory " + dir + ": a file of that name is in the way", e);
+            } catch (IOException e) {
+                throw new IOException("cannot create directory " + dir + " (" + e + ")", e);
+            }
+        }
+        SQLiteConfig cfg = new SQLiteConfig();
+        cfg.setJournalMode(SQLiteConfig.JournalMode.WAL);
+        cfg.setSynchronous(SQLiteConfig.SynchronousMode.FULL);
+        cfg.setBusyTimeout(5000);
+        SQLiteDataSource ds = new SQLiteDataSource(cfg);
+        ds.setUrl("jdbc:sqlite:" + dbPath);
+        Connection c = ds.getConnection();
+        try {
+            c.setAutoCommit(false);
+            migrate(c);
+            c.commit();
+        } catch (SQLException | RuntimeException e) {
+            try {
+                c.close();
+            } catch (SQLException ignored) {
+                // already failing
+            }
+            throw e;
+        }
+        conn = c;
+        LOG.info("Durable queue open: {} (WAL, synchronous=FULL, schema version {})", dbPath, SCHEMA_VERSION);
+        return c;
+    }
+
+    /** Forward-only migrations; a database written by a newer version is refused rather than guessed at. */
+    static void migrate(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.executeUpdate("CREATE TABLE IF NOT EXISTS _schema(version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+            long current = single(st, "SELECT COALESCE(MAX(version), 0) FROM _schema");
+            if (current > SCHEMA_VERSION) {
+                throw new SQLException("database schema version " + current + " is newer than this agent supports ("
+                        + SCHEMA_VERSION + "); it was written by a newer agent");
+            }
+            if (current < 1) {
+                st.executeUpdate("CREATE TABLE messages("
+                        + " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                        + " channel TEXT NOT NULL, remote TEXT, content_type TEXT, body TEXT NOT NULL, message_id TEXT,"
+                        + " callback_id TEXT NOT NULL UNIQUE,"
+                        + " state TEXT NOT NULL CHECK (state IN ('queued','inflight','processed','failed')),"
+                        + " attempt_count INTEGER NOT NULL DEFAULT 0,"
+                        + " server_status INTEGER, server_body TEXT, last_error TEXT,"
+                        + " received_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, processed_at INTEGER)");
+                st.executeUpdate("CREATE INDEX messages_pending ON messages(channel, id) WHERE state IN ('queued','inflight')");
+                st.executeUpdate("CREATE INDEX messages_settled ON messages(state, processed_at)");
+                st.executeUpdate("INSERT INTO _schema(version, applied_at) VALUES (1, " + System.currentTimeMillis() + ")");
+            }
+        }
+    }
+
+    private void closeConnection() {
+        if (conn == null) return;
+        try {
+            conn.close();
+        } catch (SQLException e) {
+            LOG.debug("Closing the queue database failed", e);
+        }
+        conn = null;
+    }
+
+    static String reason(Throwable e) {
+        String m = e.getMessage();
+        return m == null || m.isBlank() ? e.toString() : m;
+    }
+
+    private static String describe(NewMessage m) {
+        return "from channel '" + m.channel() + "'" + (m.messageId() != null ? " (message " + m.messageId() + ")" : "");
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        writer.interrupt();
+        try {
+            writer.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
