@@ -4,7 +4,7 @@
 #   enhanced=true channel at 1 and 8 connections, with the agent's RSS sampled during each run.
 # usage: bench/run-bench.sh [--quick] [--profile] [--no-calibrate]
 #   --quick         fewer messages (a smoke run of the tooling, figures are rough)
-#   --profile       JFR recording of the agent during the standard 8-connection run, summarised by top frames;
+#   --profile       JFR recordings of the agent and the hub during the standard 8-connection run, summarised by top frames;
 #                   plus heap info and, with -XX:NativeMemoryTracking=summary in EDGE_JAVA_OPTS, the NMT summary
 #   --no-calibrate  skip the run against the generator's own do-nothing responder
 # Environment: EDGE_JAVA_OPTS (agent JVM flags, see the assembly's bin/setenv), HUB_JAVA_OPTS (default -Xmx256m),
@@ -19,7 +19,7 @@ for a in "$@"; do
     --quick) QUICK=1 ;;
     --profile) PROFILE=1 ;;
     --no-calibrate) CALIBRATE=0 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "run-bench: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -158,23 +158,35 @@ echo "Waiting 10 s for the agent to settle..."
 sleep 10
 IDLE_RSS=$(rss_mib "$KARAF_PID" VmRSS)
 
-RESULTS=""; FAILED=0
+RESULTS=""; FAILED=0; CPU_LINES=""
+TCK=$(getconf CLK_TCK)
+cpu_ms() { awk -v t="$TCK" '{ printf "%d %d", $14 * 1000 / t, $15 * 1000 / t }' "/proc/$1/stat"; }
 run() { # label port connections messages expect
-  local out
+  local out a0 h0 a1 h1 n
+  a0=$(cpu_ms "$KARAF_PID"); h0=$(cpu_ms "$HUB_PID")
   # shellcheck disable=SC2086
   if ! out=$(java $BENCH_JAVA_OPTS -jar "$BENCH_JAR" --host 127.0.0.1 --port "$2" --connections "$3" --messages "$4" \
       --warmup "$WARM" --warmup-seconds "$WARM_S" --expect "$5" --pid "$KARAF_PID" --label "$1" --json); then
     FAILED=1
   fi
+  a1=$(cpu_ms "$KARAF_PID"); h1=$(cpu_ms "$HUB_PID")
+  # CPU per message tells which process limits a 2-core box; it includes the warm-up messages.
+  n=$(( $(jget "$out" messages) + $(jget "$out" warmupMessages) ))
+  CPU_LINES+="$(awk -v l="$1" -v a0="$a0" -v a1="$a1" -v h0="$h0" -v h1="$h1" -v n="$n" 'BEGIN {
+    split(a0, x); split(a1, y); split(h0, u); split(h1, v)
+    au = (y[1] - x[1]) * 1000 / n; as = (y[2] - x[2]) * 1000 / n; hu = (v[1] - u[1]) * 1000 / n; hs = (v[2] - u[2]) * 1000 / n
+    if (n > 0) printf "%-12s agent %6.1f us/msg (user %5.1f, sys %5.1f)   hub %6.1f us/msg (user %5.1f, sys %5.1f)", l, au + as, au, as, hu + hs, hu, hs }')"$'\n'
   RESULTS+="$out"$'\n'
 }
 run std-1 "$STD_PORT" 1 "$N1" AA
 if [ "$PROFILE" = 1 ]; then
   jcmd "$KARAF_PID" JFR.start name=bench settings=profile filename="$WORK/agent.jfr" >/dev/null
+  jcmd "$HUB_PID" JFR.start name=bench settings=profile filename="$WORK/hub.jfr" >/dev/null
 fi
 run std-8 "$STD_PORT" 8 "$N8" AA
 if [ "$PROFILE" = 1 ]; then
   jcmd "$KARAF_PID" JFR.stop name=bench >/dev/null
+  jcmd "$HUB_PID" JFR.stop name=bench >/dev/null
 fi
 run enh-1 "$ENH_PORT" 1 "$N1" CA+AA
 run enh-8 "$ENH_PORT" 8 "$N8" CA+AA
@@ -185,6 +197,7 @@ if [ "$PROFILE" = 1 ]; then
   jcmd "$KARAF_PID" GC.heap_info > "$WORK/heap.txt" 2>&1 || true
 fi
 HWM=$(rss_mib "$KARAF_PID" VmHWM)
+RSS_SPLIT="anon $(rss_mib "$KARAF_PID" RssAnon) MiB, file $(rss_mib "$KARAF_PID" RssFile) MiB, threads $(ls "/proc/$KARAF_PID/task" | wc -l)"
 
 echo
 echo "Edge Agent benchmark $( [ "$QUICK" = 1 ] && echo "(quick: figures are rough)" ) on $(nproc) cores, $(date -u +%FT%TZ)"
@@ -200,7 +213,9 @@ while IFS= read -r j; do
     "$(jget "$j" msgPerSec)" "$(us p50Us)" "$(us p95Us)" "$(us p99Us)" "$(us maxUs)" "${peak:--}" "$res"
 done <<<"$CAL$RESULTS"
 echo
-echo "agent RSS after the runs: ${AFTER_RSS} MiB, VmHWM (lifetime peak): ${HWM} MiB"
+echo "CPU time per message (user+sys, /proc/PID/stat):"
+printf '%s' "$CPU_LINES"
+echo "agent RSS after the runs: ${AFTER_RSS} MiB ($RSS_SPLIT), VmHWM (lifetime peak): ${HWM} MiB"
 echo "targets (issue 3): >= 2,910 msg/s (stretch 4,365) at 1 conn, >= 10,680 at 8; p99 <= 1.6 ms / 2.85 ms; RSS <= 120 MiB"
 echo "raw results (one JSON line per run):"
 printf '%s' "$CAL$RESULTS"
@@ -208,24 +223,29 @@ printf '%s' "$CAL$RESULTS"
 if [ "$PROFILE" = 1 ] && [ -f "$WORK/agent.jfr" ]; then
   KEEP=1
   echo
-  echo "JFR (std-8 run): $WORK/agent.jfr"
+  echo "JFR (std-8 run): $WORK/agent.jfr and $WORK/hub.jfr"
   grep -E "^(Total|-)|committed=" "$WORK/nmt.txt" 2>/dev/null | grep -E "Total|^-" | head -30 || true
   cat "$WORK/heap.txt" 2>/dev/null || true
-  jfr print --events jdk.ExecutionSample --stack-depth 64 "$WORK/agent.jfr" > "$WORK/samples.txt"
+  summarise() {
+  jfr print --events jdk.ExecutionSample --stack-depth 64 "$WORK/$1.jfr" > "$WORK/$1-samples.txt"
   awk '
     /stackTrace = \[/ { s = 1; top = 1; ours = 0; next }
     s && /^[[:space:]]*\]/ { s = 0; next }
     s {
       f = $0; sub(/^[[:space:]]+/, "", f); sub(/[[:space:]]+line:.*/, "", f)
       if (top) { tops[f]++; n++; top = 0 }
-      if (!ours && f ~ /^dev\.edgeagent\./) { our[f]++; ours = 1 }
+      if (!ours && f ~ /^dev\.edgeagent\./ && f !~ /\.shaded\./) { our[f]++; ours = 1 }
     }
     END {
-      printf "%d execution samples\n-- top frames --\n", n
+      printf "'"$1"': %d execution samples\n-- top frames --\n", n
       for (k in tops) printf "%6d %5.1f%%  %s\n", tops[k], 100 * tops[k] / n, k | "sort -rn | head -25"
       close("sort -rn | head -25")
       print "-- first Edge Agent frame on the stack --"
       for (k in our) printf "%6d %5.1f%%  %s\n", our[k], 100 * our[k] / n, k | "sort -rn | head -25"
-    }' "$WORK/samples.txt"
+    }' "$WORK/$1-samples.txt"
+  }
+  summarise agent
+  echo
+  summarise hub
 fi
 [ "$FAILED" = 0 ] || { echo "run-bench: at least one run FAILED (see the errors above)" >&2; exit 1; }
