@@ -169,6 +169,14 @@ public class AgentIT {
     }
 
     @Test
+    public void t2b_pingThroughTheAgentReturnsThePingOutput() throws Exception {
+        awaitAdtListening();
+        HttpResponse<String> res = HubControl.push(port("itest.hub.port"), "127.0.0.1", "x-application/ping", "PING", 15_000);
+        assertEquals("ping answer: " + res.body(), 200, res.statusCode());
+        assertTrue("ping output: " + res.body(), res.body().contains("1 packets transmitted, 1 received"));
+    }
+
+    @Test
     public void t3_hl7BundleUpdateLeavesLinkAndOtherChannelsRunning() throws Exception {
         // A channel served by another bundle (this probe), to show a protocol swap disturbs nothing else.
         Hashtable<String, Object> props = new Hashtable<>();

@@ -8,6 +8,10 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
+import org.eclipse.jetty.websocket.common.WebSocketSession;
+import org.eclipse.jetty.websocket.core.CoreSession;
+import org.eclipse.jetty.websocket.core.Frame;
+import org.eclipse.jetty.websocket.core.OpCode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,6 +27,8 @@ public final class AgentSocket implements Session.Listener.AutoDemanding {
 
     private final AgentHub hub;
     private volatile Session session;
+    /** Jetty's session core, to send text frames from UTF-8 bytes (no String); null if Jetty hands us another Session. */
+    private volatile CoreSession core;
     private volatile String remote = "?";
     private volatile String agentId;
     private volatile ScheduledFuture<?> heartbeats;
@@ -38,26 +44,52 @@ public final class AgentSocket implements Session.Listener.AutoDemanding {
     @Override
     public void onWebSocketOpen(Session s) {
         this.session = s;
+        this.core = s instanceof WebSocketSession ws ? ws.getCoreSession() : null;
         this.remote = String.valueOf(s.getRemoteSocketAddress());
         LOG.debug("WebSocket opened from {}", remote);
     }
 
     @Override
     public void onWebSocketText(String text) {
+        JsonNode parsed;
         try {
-            handle(text);
-        } catch (RuntimeException e) {
-            LOG.warn("Agent socket {} ({}): failed to handle a frame: {}", agentLabel(), remote, e.toString(), e);
-            sendError("Internal error while handling message: " + e.getMessage());
+            parsed = Json.READER.readTree(text);
+        } catch (Exception e) {
+            unparsable(e);
+            return;
         }
+        onParsed(parsed);
     }
 
     @Override
     public void onWebSocketBinary(ByteBuffer payload, Callback callback) {
-        // The agent protocol allows binary frames carrying UTF-8 JSON.
-        String text = StandardCharsets.UTF_8.decode(payload).toString();
+        // The agent protocol allows binary frames carrying UTF-8 JSON: parsed from the bytes; only a frame that fails
+        // is read again as text, so invalid UTF-8 is still read with replacement characters as before.
+        JsonNode parsed = null;
+        try {
+            if (payload.hasArray()) {
+                parsed = Json.READER.readTree(payload.array(), payload.arrayOffset() + payload.position(), payload.remaining());
+            }
+        } catch (Exception e) {
+            parsed = null;
+        }
+        if (parsed == null) {
+            String text = StandardCharsets.UTF_8.decode(payload).toString();
+            callback.succeed();
+            onWebSocketText(text);
+            return;
+        }
         callback.succeed();
-        onWebSocketText(text);
+        onParsed(parsed);
+    }
+
+    private void onParsed(JsonNode parsed) {
+        try {
+            handle(parsed);
+        } catch (RuntimeException e) {
+            LOG.warn("Agent socket {} ({}): failed to handle a frame: {}", agentLabel(), remote, e.toString(), e);
+            sendError("Internal error while handling message: " + e.getMessage());
+        }
     }
 
     @Override
@@ -82,16 +114,13 @@ public final class AgentSocket implements Session.Listener.AutoDemanding {
         return id == null ? "(not connected)" : "Agent/" + id;
     }
 
-    private void handle(String text) {
-        JsonNode parsed;
-        try {
-            parsed = Json.MAPPER.readTree(text);
-        } catch (Exception e) {
-            String msg = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
-            LOG.warn("Agent socket {} ({}): unparsable frame: {}", agentLabel(), remote, msg);
-            sendError("Invalid message: not valid JSON (" + msg + ")");
-            return;
-        }
+    private void unparsable(Exception e) {
+        String msg = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+        LOG.warn("Agent socket {} ({}): unparsable frame: {}", agentLabel(), remote, msg);
+        sendError("Invalid message: not valid JSON (" + msg + ")");
+    }
+
+    private void handle(JsonNode parsed) {
         if (!(parsed instanceof ObjectNode msg)) {
             sendError("Invalid message: expected a JSON object");
             return;
@@ -267,9 +296,17 @@ public final class AgentSocket implements Session.Listener.AutoDemanding {
             }
             return;
         }
-        s.sendText(Json.write(message), Callback.from(() -> { }, e -> LOG.warn(
+        Callback done = Callback.from(() -> { }, e -> LOG.warn(
                 "Agent socket {} ({}): could not send {}: {}", agentLabel(), remote, Json.text(message, "type"),
-                e.toString())));
+                e.toString()));
+        CoreSession c = core;
+        if (c == null) {
+            s.sendText(Json.write(message), done);
+            return;
+        }
+        // What Session.sendText does, minus the String: the same UTF-8 payload in one text frame.
+        c.sendFrame(new Frame(OpCode.TEXT, ByteBuffer.wrap(Json.writeBytes(message))),
+                org.eclipse.jetty.util.Callback.from(done::succeed, done::fail), false);
     }
 
     void closeQuietly() {

@@ -1,14 +1,23 @@
 package dev.edgeagent.hub.internal;
 
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /** Shared Jackson mapper and FHIR OperationOutcome builders (texts follow Medplum's outcomes). */
 public final class Json {
-    public static final ObjectMapper MAPPER = new ObjectMapper();
+    /** Non-BMP characters as 4-byte UTF-8 in byte output (Jackson would otherwise escape them as surrogate pairs). */
+    public static final ObjectMapper MAPPER = JsonMapper.builder()
+            .enable(JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8).build();
+    /** Shared, immutable: avoids the per-call reader/writer setup of the mapper on the frame hot path. */
+    public static final ObjectReader READER = MAPPER.reader();
+    public static final ObjectWriter WRITER = MAPPER.writer();
     public static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
     private Json() {
@@ -29,9 +38,18 @@ public final class Json {
 
     public static String write(JsonNode node) {
         try {
-            return MAPPER.writeValueAsString(node);
+            return WRITER.writeValueAsString(node);
         } catch (Exception e) {
             // Trees built from parsed input or our own nodes always serialise; keep callers free of checked noise.
+            throw new IllegalStateException("Cannot serialise JSON", e);
+        }
+    }
+
+    /** The UTF-8 bytes of {@link #write(JsonNode)}, without the intermediate String. */
+    public static byte[] writeBytes(JsonNode node) {
+        try {
+            return WRITER.writeValueAsBytes(node);
+        } catch (Exception e) {
             throw new IllegalStateException("Cannot serialise JSON", e);
         }
     }

@@ -1,6 +1,7 @@
 package dev.edgeagent.api.queue;
 
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 
@@ -10,11 +11,31 @@ import java.util.concurrent.CompletionStage;
  * cheap under load). Every stage fails with an exception whose message tells an operator what went wrong
  * (e.g. the disk is full) — a failed {@link #append} means the message was NOT stored. An implementation
  * recovers by itself when the cause goes away.
+ * <p>
+ * Implemented by store bundles, called by the runtime: methods may be added in minor versions.
  */
+@org.osgi.annotation.versioning.ProviderType
 public interface MessageStore {
 
     /** Stores a message as {@link MessageState#QUEUED}; completes with its id after it is durable. */
     CompletionStage<Long> append(NewMessage message);
+
+    /**
+     * Duplicate detection: the message of {@code channel} with this {@code messageId} that is pending, or
+     * {@link MessageState#PROCESSED} within the store's retention period (failed messages do not count: a device
+     * may send those again). The newest such message when there are several.
+     *
+     * @since 1.1
+     */
+    CompletionStage<Optional<PriorMessage>> findActiveOrRecent(String channel, String messageId);
+
+    /**
+     * {@link #append} unless {@link #findActiveOrRecent} finds an earlier copy (same channel and non-null
+     * messageId); lookup and insert are one atomic step, so two copies arriving together cannot both be stored.
+     *
+     * @since 1.1
+     */
+    CompletionStage<Intake> appendUnlessDuplicate(NewMessage message);
 
     /** Records that attempt number {@code attempts} is being sent: state {@link MessageState#INFLIGHT}. */
     CompletionStage<Void> markInflight(long id, int attempts);

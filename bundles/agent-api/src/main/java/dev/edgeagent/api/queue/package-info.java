@@ -3,5 +3,5 @@
  * between the moment a channel acknowledges them and the moment the server has answered.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package dev.edgeagent.api.queue;

@@ -55,6 +55,7 @@ final class ChannelManager {
     private final Function<String, ChannelContext> contexts;
     /** Configured channels in configuration order; guarded by {@link #lock}. */
     private List<Entry> entries = List.of();
+    private volatile Map<String, ChannelConfig> configs = Map.of();
     private boolean agentActive;
 
     ChannelManager(Function<String, ChannelContext> contexts) {
@@ -72,6 +73,17 @@ final class ChannelManager {
 
     Map<String, Channel> runningChannels() {
         return Map.copyOf(running);
+    }
+
+    /** The current configuration of a configured channel, or null. Lock-free: read for every dispatched message. */
+    ChannelConfig config(String name) {
+        return name == null ? null : configs.get(name);
+    }
+
+    private void publishConfigs() {
+        Map<String, ChannelConfig> m = new HashMap<>();
+        for (Entry e : entries) m.put(e.name, e.config);
+        configs = Map.copyOf(m);
     }
 
     int configuredCount() {
@@ -106,6 +118,7 @@ final class ChannelManager {
                 assign(next, plan);
                 LOG.warn("Agent status is currently 'off'. All channels are disconnected until status is set back to 'active'");
                 entries = List.copyOf(next);
+                publishConfigs();
                 return;
             }
             List<Entry> toStart = new ArrayList<>();
@@ -155,6 +168,7 @@ final class ChannelManager {
                 }
             }
             entries = List.copyOf(next);
+            publishConfigs();
             for (Entry e : toStart) {
                 start(e);
             }

@@ -65,6 +65,9 @@ final class ConfigPlanner {
         Object status = agent.get("status");
         AgentSettings settings = AgentSettings.fromFhir(agent.get("setting") instanceof List<?> l ? l : null);
         checkNonNegativeInt(settings, LOG_STATS_FREQ, warnings);
+        List<String> agentWarnings = new ArrayList<>();
+        DeliveryConfig.check(settings, null, agentWarnings::add, w -> { });
+        warnings.addAll(agentWarnings);
         boolean strict = settings.getBoolean(STRICT, false);
 
         List<PlannedChannel> planned = new ArrayList<>();
@@ -125,6 +128,10 @@ final class ConfigPlanner {
                         + "' (" + address + ") declare use of port " + parsed.port());
                 continue;
             }
+            // Durable-queue parameters (retryMode, maxWorkers, duplicateBehavior, ...) are the core's, for every type.
+            List<String> queueWarnings = new ArrayList<>();
+            DeliveryConfig.check(settings, pc.config(), w -> { }, queueWarnings::add);
+            for (String w : queueWarnings) warnings.add("Channel '" + name + "': " + w);
             ChannelFactory factory = Schemes.factoryFor(address, factories);
             if (factory != null && !off) {
                 List<ConfigIssue> issues;

@@ -175,11 +175,12 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
     }
 
     /**
-     * A durable store appeared: new messages go through it (unless {@code durableQueue=false}) and whatever it
-     * holds from before is delivered.
+     * A durable store appeared: new messages that owe a commit ACK go through it (unless {@code durableQueue=false})
+     * and whatever it holds from before is delivered.
      */
     public void bindStore(MessageStore store) {
-        StoreAndForward q = new StoreAndForward(store, executor, transport::get, () -> settings, new StoreAndForward.Relay() {
+        StoreAndForward q = new StoreAndForward(store, executor, transport::get, () -> settings, channels::config,
+                new StoreAndForward.Relay() {
             @Override
             public boolean reply(String callbackId, DeviceReply reply) {
                 return router.relay(callbackId, reply);

@@ -6,6 +6,9 @@ import dev.edgeagent.api.channel.InboundMessage;
 import dev.edgeagent.api.channel.Submission;
 import dev.edgeagent.api.message.AgentMessage;
 import dev.edgeagent.api.message.MessageTypes;
+import dev.edgeagent.api.queue.Intake;
+import dev.edgeagent.api.queue.PriorMessage;
+import dev.edgeagent.api.queue.StoredMessage;
 import dev.edgeagent.api.transport.CloudClient;
 import dev.edgeagent.api.transport.Transport;
 import dev.edgeagent.api.transport.TransportException;
@@ -115,7 +118,9 @@ final class MessageRouter {
         String callback = "Agent/" + agentId.get() + "-" + fastUuid();
         Pending p = new Pending(callback, channel, m.messageId(), nanoClock.getAsLong());
         StoreAndForward q = durableQueue.get();
-        if (q != null) {
+        // Without a commit ACK nothing is acknowledged before the server answers, so there is nothing to persist:
+        // the device's answer is the server's, and a message the server never answers gets a negative one.
+        if (q != null && m.commitAckOwed()) {
             return submitDurable(q, channel, m, p);
         }
         Transport t = transport.get();
@@ -142,23 +147,70 @@ final class MessageRouter {
     private Submission submitDurable(StoreAndForward q, String channel, InboundMessage m, Pending p) {
         p.durable = true;
         pending.put(p.callback, p);
-        CompletionStage<Long> stored;
+        CompletionStage<Intake> stored;
         try {
             stored = q.append(channel, m, p.callback);
         } catch (RuntimeException e) {
             stored = CompletableFuture.failedFuture(e);
         }
-        stored.whenComplete((id, e) -> {
-            if (e == null) {
+        stored.whenComplete((in, e) -> {
+            if (e == null && !in.isDuplicate()) {
                 p.accepted.complete(null);
-            } else {
-                pending.remove(p.callback);
-                String reason = StoreAndForward.messageOf(e);
+                return;
+            }
+            pending.remove(p.callback);
+            String reason = e != null ? StoreAndForward.messageOf(e) : duplicate(q, channel, m, p, in.duplicateOf());
+            if (reason != null) {
                 LOG.warn("[{}] Message {} not accepted: {}", channel, m.messageId() != null ? m.messageId() : p.callback, reason);
                 p.fail(reason);
             }
         });
         return p;
+    }
+
+    /**
+     * {@code duplicateBehavior} (spec §8): with {@code idempotent}, an identical copy is accepted again and gets the
+     * stored server answer (or the coming one, if the original is still pending); a different body, or any copy
+     * under {@code reject}, is refused.
+     *
+     * @return the reason the copy is refused, or null when it was handled
+     */
+    private String duplicate(StoreAndForward q, String channel, InboundMessage m, Pending p, PriorMessage prior) {
+        StoredMessage earlier = prior.message();
+        String what = "Duplicate message control id '" + m.messageId() + "' on channel '" + channel + "': ";
+        String state = earlier.state().isPending() ? "still waiting for the server" : "already processed";
+        if (q.config(channel).rejectDuplicates()) {
+            return what + "a message with this id is " + state + " (duplicateBehavior=reject)";
+        }
+        if (!earlier.body().equals(m.body())) {
+            return what + "a different message with this id is " + state;
+        }
+        if (earlier.state().isPending()) {
+            LOG.info("[{}] Message {} received again while {}; accepted once, the server's answer goes to the new copy too",
+                    channel, m.messageId(), state);
+            follow(earlier.callbackId(), p);
+            p.accepted.complete(null);
+        } else {
+            LOG.info("[{}] Message {} received again; replaying the server's stored answer", channel, m.messageId());
+            p.accepted.complete(null);
+            p.reply.complete(new DeviceReply(prior.statusCode(), earlier.contentType(), prior.responseBody()));
+        }
+        return null;
+    }
+
+    /** The copy's device gets the answer to the original: with the original's waiter if one is left, else in its place. */
+    private void follow(String originalCallback, Pending copy) {
+        while (true) {
+            Pending original = pending.get(originalCallback);
+            if (original != null) {
+                original.reply.whenComplete((r, e) -> {
+                    if (e == null) copy.reply.complete(r);
+                    else copy.reply.completeExceptionally(e);
+                });
+                return;
+            }
+            if (pending.putIfAbsent(originalCallback, copy) == null) return;
+        }
     }
 
     /** Hands a durable message's final answer to its submission; false when none waits (restart, purge). */

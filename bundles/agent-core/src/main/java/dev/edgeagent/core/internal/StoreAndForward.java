@@ -1,10 +1,12 @@
 package dev.edgeagent.core.internal;
 
 import dev.edgeagent.api.channel.AgentSettings;
+import dev.edgeagent.api.channel.ChannelConfig;
 import dev.edgeagent.api.channel.DeviceReply;
 import dev.edgeagent.api.channel.InboundMessage;
 import dev.edgeagent.api.message.AgentMessage;
 import dev.edgeagent.api.message.MessageTypes;
+import dev.edgeagent.api.queue.Intake;
 import dev.edgeagent.api.queue.MessageState;
 import dev.edgeagent.api.queue.MessageStore;
 import dev.edgeagent.api.queue.NewMessage;
@@ -13,34 +15,50 @@ import dev.edgeagent.api.queue.StoredMessage;
 import dev.edgeagent.api.transport.Transport;
 import dev.edgeagent.api.transport.TransportException;
 import java.time.Duration;
-import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Store and forward (spec §8): device messages go to the {@link MessageStore} first, and one dispatcher per
- * channel sends them to the server in FIFO order, one at a time, only while the link is live. Each attempt
- * carries the callback {@code <callbackId>#<attempt>}; no answer within the response timeout, a lost link or
- * a transient server error (5xx, 429) means another attempt after an exponential back-off with jitter.
+ * Store and forward (spec §8): messages whose channel owes the device a commit ACK go to the {@link MessageStore}
+ * first; one dispatcher per channel sends them to the server only while the link is live. Each attempt carries
+ * the callback {@code <callbackId>#<attempt>}; no answer within the response timeout, a lost link, a transient
+ * server error (5xx, 408, 429) or an HL7 answer AE/CE means another attempt after an exponential back-off with
+ * jitter (per retry mode); a 4xx status or an HL7 answer AR/CR is permanent: the message fails and the device
+ * hears the server's answer.
  * <p>
- * Memory stays bounded whatever the queue depth: a dispatcher holds at most one page of messages and reads
- * the next page by id cursor. The store is the source of truth; the dispatcher does not wait for its
- * bookkeeping writes (inflight/processed marks), which the store applies in order: a crash between the
+ * Ordering per channel ({@link DeliveryConfig}):
+ * <ul>
+ * <li>{@code maxWorkers=1} (default): strict FIFO; the next message is sent only once the previous one is settled
+ *     (answered, or given up on).</li>
+ * <li>{@code maxWorkers=N} without {@code logicalChannelKey}: pipelining. First attempts are sent in arrival order,
+ *     up to N awaiting their answers at once. While any of them waits to be sent again (after a failure or a lost
+ *     link) no new message is sent, so a retried message can reach the server after at most N-1 of its
+ *     successors, and never after a message that arrived later than those.</li>
+ * <li>{@code maxWorkers=N} with {@code logicalChannelKey}: at most one message per key in flight, so messages of one
+ *     key are delivered strictly in arrival order (each only after its predecessor settled, retries included);
+ *     different keys go in parallel up to N. A message whose key fields are missing has the empty key.</li>
+ * </ul>
+ * Memory stays bounded whatever the queue depth: a dispatcher holds at most max(100, 2 × maxWorkers) waiting
+ * messages and reads the next page by id cursor. The store is the source of truth; the dispatcher does not wait
+ * for its bookkeeping writes (inflight/processed marks), which the store applies in order: a crash between the
  * server's answer and the processed mark means the message is sent once more (at least once, same MSH-10).
  */
 final class StoreAndForward {
@@ -48,18 +66,12 @@ final class StoreAndForward {
     static final int PAGE = 100;
     /** Answers to settled messages that may still arrive (an earlier attempt's late answer) are recognised and dropped. */
     static final int RECENT_SETTLED = 4096;
+    private static final LogicalKey MSA_1 = LogicalKey.parse("MSA-1");
+    private static final LogicalKey MSA_3 = LogicalKey.parse("MSA-3");
 
     static final String SETTING_ENABLED = "durableQueue";
-    /**
-     * Off until the queue is complete (standard-mode bypass of the fsync, parallel dispatch, duplicates): with one
-     * message in flight per channel it would cap a busy channel at one server round trip per message.
-     */
-    static final boolean DEFAULT_ENABLED = false;
-    static final String RETRY_MODE = "channelRetryMode";
-    static final String BASE_DELAY = "channelAutoRetryBaseDelayMs";
-    static final String MAX_DELAY = "channelAutoRetryMaxDelayMs";
-    static final String MAX_ATTEMPTS = "channelAutoRetryMaxAttempts";
-    static final String MULTIPLIER = "channelAutoRetryBackoffMultiplier";
+    /** On by default (Medplum's is opt-in): only messages that owe a commit ACK pay for the fsync. */
+    static final boolean DEFAULT_ENABLED = true;
 
     /** Where answers go once a message is settled: back to the device's submission, if it still waits. */
     interface Relay {
@@ -73,6 +85,7 @@ final class StoreAndForward {
     private final ScheduledExecutorService executor;
     private final Supplier<Transport> transport;
     private final Supplier<AgentSettings> settings;
+    private final Function<String, ChannelConfig> channelConfig;
     private final Relay relay;
     private final Duration responseTimeout;
     private final Map<String, Dispatcher> dispatchers = new ConcurrentHashMap<>();
@@ -87,12 +100,18 @@ final class StoreAndForward {
     private volatile boolean live;
     private volatile boolean closed;
 
+    /**
+     * @param channelConfig the current configuration of a channel by name, or null when it is not configured
+     *                      (then only the Agent settings apply)
+     */
     StoreAndForward(MessageStore store, ScheduledExecutorService executor, Supplier<Transport> transport,
-                    Supplier<AgentSettings> settings, Relay relay, Duration responseTimeout) {
+                    Supplier<AgentSettings> settings, Function<String, ChannelConfig> channelConfig, Relay relay,
+                    Duration responseTimeout) {
         this.store = store;
         this.executor = executor;
         this.transport = transport;
         this.settings = settings;
+        this.channelConfig = channelConfig;
         this.relay = relay;
         this.responseTimeout = responseTimeout;
     }
@@ -101,12 +120,22 @@ final class StoreAndForward {
         return store;
     }
 
-    /** Stores the message; the stage completes once it is durable. Then its channel's dispatcher is woken. */
-    CompletionStage<Long> append(String channel, InboundMessage m, String callbackId) {
-        return store.append(new NewMessage(channel, m.remote(), m.contentType(), m.body(), m.messageId(), callbackId))
-                .whenComplete((id, e) -> {
-                    if (e == null) dispatcher(channel).wake();
-                });
+    /** The delivery configuration of a channel as it applies now. */
+    DeliveryConfig config(String channel) {
+        return DeliveryConfig.of(channelConfig.apply(channel), settings.get());
+    }
+
+    /**
+     * Stores the message unless it duplicates a pending or recently processed one (same channel and message id);
+     * the stage completes once it is durable. Then its channel's dispatcher is woken.
+     */
+    CompletionStage<Intake> append(String channel, InboundMessage m, String callbackId) {
+        NewMessage nm = new NewMessage(channel, m.remote(), m.contentType(), m.body(), m.messageId(), callbackId);
+        CompletionStage<Intake> stored = m.messageId() == null
+                ? store.append(nm).thenApply(Intake::stored) : store.appendUnlessDuplicate(nm);
+        return stored.whenComplete((in, e) -> {
+            if (e == null && !in.isDuplicate()) dispatcher(channel).wake();
+        });
     }
 
     /**
@@ -148,7 +177,7 @@ final class StoreAndForward {
         String id = MessageRouter.stripAttempt(callback);
         Dispatcher d = inflight.get(id);
         if (d != null) {
-            d.answered(id, callback, reply);
+            d.answered(id, reply);
             return true;
         }
         if (recentlySettled.contains(id)) {
@@ -214,57 +243,94 @@ final class StoreAndForward {
         return t.getMessage() != null ? t.getMessage() : t.toString();
     }
 
-    // ------------------------------------------------------------------ retry policy
+    /** How a server answer settles a message. */
+    private enum Verdict { DELIVERED, RETRY, REFUSED }
 
-    enum RetryMode { NONE, NORMAL, GUARANTEED }
+    private record Outcome(Verdict verdict, String reason) {
+    }
 
-    record RetryPolicy(RetryMode mode, long baseMs, long maxMs, int maxAttempts, double multiplier) {
-        static RetryPolicy from(AgentSettings s) {
-            RetryMode mode;
-            try {
-                mode = RetryMode.valueOf(s.getString(RETRY_MODE, "guaranteed").trim().toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                mode = RetryMode.GUARANTEED;
-            }
-            double mult = 2;
-            if (s.get(MULTIPLIER) instanceof Number n && n.doubleValue() > 0) mult = n.doubleValue();
-            int dfltMax = mode == RetryMode.NORMAL ? 10 : 0;
-            return new RetryPolicy(mode, s.getNonNegativeInt(BASE_DELAY, 1000), s.getNonNegativeInt(MAX_DELAY, 60_000),
-                    s.getNonNegativeInt(MAX_ATTEMPTS, dfltMax), mult);
+    private static Outcome classify(DeviceReply reply) {
+        int status = reply.statusCode();
+        if (status >= 500 || status == 429 || status == 408) {
+            return new Outcome(Verdict.RETRY, "server answered " + status + ": " + truncate(reply.body()));
         }
-
-        /** Whether another attempt follows the failed attempt number {@code attempt}. */
-        boolean retries(int attempt) {
-            if (mode == RetryMode.NONE) return false;
-            return maxAttempts <= 0 || attempt < maxAttempts;
+        if (status >= 400) return new Outcome(Verdict.REFUSED, "server answered " + status + ": " + truncate(reply.body()));
+        // An HL7 answer carries its verdict in MSA-1 (any status below 400).
+        String code = MSA_1.of(reply.body());
+        if (code.length() == 2 && (code.charAt(1) == 'R' || code.charAt(1) == 'E') && (code.charAt(0) == 'A' || code.charAt(0) == 'C')) {
+            String text = MSA_3.of(reply.body());
+            String reason = "server answered " + code + (text.isEmpty() ? "" : ": " + truncate(text));
+            return new Outcome(code.charAt(1) == 'R' ? Verdict.REFUSED : Verdict.RETRY, reason);
         }
-
-        /** base × multiplier^(attempt-1), capped, with "equal jitter" (half fixed, half random). */
-        long delayMs(int attempt) {
-            double d = baseMs * Math.pow(multiplier, Math.max(0, attempt - 1));
-            long capped = (long) Math.min(d, maxMs);
-            long half = capped / 2;
-            return half + (half > 0 ? ThreadLocalRandom.current().nextLong(half + 1) : 0);
-        }
+        return new Outcome(Verdict.DELIVERED, null);
     }
 
     // ------------------------------------------------------------------ per-channel dispatcher
 
-    /** Strict FIFO, one message in flight. All state is guarded by the dispatcher's monitor. */
+    /** A message taken from the store and not yet settled. */
+    private static final class Attempt {
+        final StoredMessage m;
+        final String key;
+        int attempt;
+        boolean sent; // on the wire, its answer awaited
+        ScheduledFuture<?> timer; // response timeout while sent, back-off while waiting to be sent again
+        DeviceReply lastAnswer; // the server's last retryable answer, relayed if retries run out
+
+        Attempt(StoredMessage m, String key) {
+            this.m = m;
+            this.key = key;
+            this.attempt = m.attempts();
+        }
+    }
+
+    /** A stored message waiting to be sent, with its partition key computed once per key spec. */
+    private static final class Waiting {
+        final StoredMessage m;
+        LogicalKey keySpec;
+        String key;
+
+        Waiting(StoredMessage m) {
+            this.m = m;
+        }
+
+        String key(LogicalKey spec) {
+            if (spec != keySpec) {
+                keySpec = spec;
+                key = spec.of(m.body());
+            }
+            return key;
+        }
+    }
+
+    /** All state is guarded by the dispatcher's monitor. */
     private final class Dispatcher {
         final String channel;
-        final ArrayDeque<StoredMessage> buffer = new ArrayDeque<>();
+        final ArrayList<Waiting> buffer = new ArrayList<>();
+        final TreeMap<Long, Attempt> active = new TreeMap<>();
+        final Map<String, Attempt> byCallback = new HashMap<>();
+        final Map<String, Integer> busyKeys = new HashMap<>();
         long cursor;
         boolean reading;
         boolean dirty = true;
         boolean stopped;
-        StoredMessage current;
-        int attempt;
-        boolean sent; // current is on the wire and its answer awaited
-        ScheduledFuture<?> timer;
+        ChannelConfig configSource;
+        AgentSettings settingsSource;
+        DeliveryConfig config;
 
         Dispatcher(String channel) {
             this.channel = channel;
+        }
+
+        /** Re-read only when the channel or the Agent settings were reloaded. */
+        DeliveryConfig config() {
+            ChannelConfig c = channelConfig.apply(channel);
+            AgentSettings s = settings.get();
+            if (config == null || c != configSource || s != settingsSource) {
+                configSource = c;
+                settingsSource = s;
+                config = DeliveryConfig.of(c, s);
+            }
+            return config;
         }
 
         void wake() {
@@ -276,39 +342,62 @@ final class StoreAndForward {
 
         synchronized void stop() {
             stopped = true;
-            cancelTimer();
+            for (Attempt a : active.values()) cancelTimer(a);
         }
 
         synchronized void linkLost() {
-            if (current != null && sent) {
+            for (Attempt a : active.values()) {
+                if (!a.sent) continue;
                 // The answer cannot come over a new connection; send again as soon as the link is back.
-                cancelTimer();
-                sent = false;
-                store.requeue(current.id(), "link to the server lost while waiting for the answer");
+                cancelTimer(a);
+                a.sent = false;
+                store.requeue(a.m.id(), "link to the server lost while waiting for the answer").whenComplete(this::logWriteFailure);
             }
         }
 
         synchronized void pump() {
             if (stopped || closed || !live) return;
-            if (current != null) {
-                if (!sent && timer == null) sendCurrent();
-                return;
+            DeliveryConfig c = config();
+            // First what was sent before and must go again (retry due, link back), oldest first.
+            for (Attempt a : new ArrayList<>(active.values())) {
+                if (!a.sent && a.timer == null && active.get(a.m.id()) == a) send(a);
+                if (!live) return;
             }
-            StoredMessage next = buffer.poll();
-            if (next != null) {
-                current = next;
-                attempt = next.attempts();
-                inflight.put(next.callbackId(), this);
-                sendCurrent();
-                return;
+            while (active.size() < c.maxWorkers() && live) {
+                if (c.key() == null && awaitingResend()) break; // nothing overtakes a message that must go again
+                int i = next(c.key());
+                if (i < 0) break;
+                Waiting w = buffer.remove(i);
+                Attempt a = new Attempt(w.m, c.key() == null ? null : w.key(c.key()));
+                active.put(w.m.id(), a);
+                byCallback.put(w.m.callbackId(), a);
+                inflight.put(w.m.callbackId(), this);
+                if (a.key != null) busyKeys.merge(a.key, 1, Integer::sum);
+                send(a);
             }
-            if (reading || !dirty) return;
+            int room = Math.max(PAGE, 2 * c.maxWorkers()) - buffer.size();
+            if (reading || !dirty || room <= 0) return;
             reading = true;
             dirty = false;
-            store.pending(channel, cursor, PAGE).whenComplete((page, e) -> run(() -> onPage(page, e)));
+            int limit = Math.min(room, PAGE);
+            store.pending(channel, cursor, limit).whenComplete((page, e) -> run(() -> onPage(page, limit, e)));
         }
 
-        synchronized void onPage(List<StoredMessage> page, Throwable e) {
+        private boolean awaitingResend() {
+            for (Attempt a : active.values()) if (!a.sent) return true;
+            return false;
+        }
+
+        /** Index of the first waiting message that may be sent now, or -1. */
+        private int next(LogicalKey spec) {
+            if (spec == null) return buffer.isEmpty() ? -1 : 0;
+            for (int i = 0; i < buffer.size(); i++) {
+                if (!busyKeys.containsKey(buffer.get(i).key(spec))) return i;
+            }
+            return -1;
+        }
+
+        synchronized void onPage(List<StoredMessage> page, int limit, Throwable e) {
             reading = false;
             if (e != null) {
                 LOG.error("[{}] Durable queue: cannot read stored messages: {}; retrying in 1 s", channel, messageOf(e));
@@ -317,97 +406,105 @@ final class StoreAndForward {
                 return;
             }
             for (StoredMessage m : page) {
-                buffer.add(m);
-                cursor = m.id();
+                // A message already in flight (e.g. read again after a reload) is not taken twice.
+                if (!active.containsKey(m.id())) buffer.add(new Waiting(m));
+                cursor = Math.max(cursor, m.id());
             }
             // A full page means more may follow even without a new append.
-            if (page.size() == PAGE) dirty = true;
+            if (page.size() >= limit) dirty = true;
             pump();
         }
 
-        private void sendCurrent() {
+        /** Called with the monitor held. */
+        private void send(Attempt a) {
             Transport t = transport.get();
-            StoredMessage m = current;
-            attempt++;
-            String callback = m.callbackId() + "#" + attempt;
-            store.markInflight(m.id(), attempt).whenComplete((v, e) -> {
-                if (e != null) LOG.warn("[{}] Durable queue: {}", channel, messageOf(e));
-            });
+            a.attempt++;
+            String callback = a.m.callbackId() + "#" + a.attempt;
+            store.markInflight(a.m.id(), a.attempt).whenComplete(this::logWriteFailure);
             if (t == null) {
-                failedAttempt("no transport deployed");
+                failedAttempt(a, "no transport deployed", null);
                 return;
             }
             try {
-                t.send(transmitRequest(m, callback));
+                t.send(transmitRequest(a.m, callback));
             } catch (TransportException | RuntimeException ex) {
-                failedAttempt("the link refused the frame: " + messageOf(ex));
+                failedAttempt(a, "the link refused the frame: " + messageOf(ex), null);
                 return;
             }
-            sent = true;
-            int a = attempt;
-            timer = schedule(() -> timedOut(m.id(), a), responseTimeout.toMillis());
+            a.sent = true;
+            int n = a.attempt;
+            a.timer = schedule(() -> timedOut(a, n), responseTimeout.toMillis());
         }
 
-        synchronized void timedOut(long id, int a) {
-            if (current == null || current.id() != id || attempt != a || !sent) return;
-            timer = null;
-            sent = false;
-            failedAttempt("no answer from the server within " + (responseTimeout.toMillis() % 1000 == 0
-                    ? responseTimeout.toSeconds() + " s" : responseTimeout.toMillis() + " ms"));
+        synchronized void timedOut(Attempt a, int n) {
+            if (active.get(a.m.id()) != a || a.attempt != n || !a.sent) return;
+            a.timer = null;
+            a.sent = false;
+            failedAttempt(a, "no answer from the server within " + (responseTimeout.toMillis() % 1000 == 0
+                    ? responseTimeout.toSeconds() + " s" : responseTimeout.toMillis() + " ms"), null);
         }
 
-        synchronized void answered(String callbackId, String callback, DeviceReply reply) {
-            if (current == null || !current.callbackId().equals(callbackId)) return;
-            cancelTimer();
-            sent = false;
-            StoredMessage m = current;
-            int status = reply.statusCode();
-            if (reply.isSuccess()) {
-                store.markDelivered(m.id(), status, reply.body()).whenComplete(this::logWriteFailure);
-                relayOrLog(m, reply);
-                settle();
-            } else if (status >= 500 || status == 429) {
-                failedAttempt("server answered " + status + ": " + truncate(reply.body()));
-            } else {
-                // A permanent refusal: retrying cannot help; the device hears the server's answer.
-                String reason = "server answered " + status + ": " + truncate(reply.body());
-                LOG.warn("[{}] Message {} refused by the server ({}); not retried", channel, shown(m), reason);
-                store.markFailed(m.id(), reason).whenComplete(this::logWriteFailure);
-                relayOrLog(m, reply);
-                settle();
+        /** Any attempt's answer counts, even one that came late while a retry was waiting. */
+        synchronized void answered(String callbackId, DeviceReply reply) {
+            Attempt a = byCallback.get(callbackId);
+            if (a == null) return;
+            cancelTimer(a);
+            a.sent = false;
+            Outcome o = classify(reply);
+            switch (o.verdict()) {
+                case DELIVERED -> {
+                    store.markDelivered(a.m.id(), reply.statusCode(), reply.body()).whenComplete(this::logWriteFailure);
+                    relayOrLog(a.m, reply);
+                    settle(a);
+                }
+                case REFUSED -> {
+                    // Permanent: retrying cannot help; the device hears the server's answer.
+                    LOG.warn("[{}] Message {} refused by the server ({}); not retried", channel, shown(a.m), o.reason());
+                    store.markFailed(a.m.id(), o.reason()).whenComplete(this::logWriteFailure);
+                    relayOrLog(a.m, reply);
+                    settle(a);
+                }
+                case RETRY -> failedAttempt(a, o.reason(), reply);
             }
         }
 
-        /** Called with the monitor held. */
-        private void failedAttempt(String reason) {
-            StoredMessage m = current;
-            RetryPolicy p = RetryPolicy.from(settings.get());
-            if (!p.retries(attempt)) {
-                String why = "Message " + shown(m) + " not delivered after " + attempt + " attempt(s) (retry mode "
+        /** Called with the monitor held; {@code answer} is the server's retryable answer, if any. */
+        private void failedAttempt(Attempt a, String reason, DeviceReply answer) {
+            DeliveryConfig.RetryPolicy p = config().retry();
+            if (answer != null) a.lastAnswer = answer;
+            if (!p.retries(a.attempt)) {
+                String why = "Message " + shown(a.m) + " not delivered after " + a.attempt + " attempt(s) (retry mode "
                         + p.mode().name().toLowerCase(Locale.ROOT) + "): " + reason;
                 LOG.error("[{}] {}", channel, why);
-                store.markFailed(m.id(), reason).whenComplete(this::logWriteFailure);
-                if (!relay.fail(m.callbackId(), why)) LOG.debug("[{}] No device waits for {}", channel, shown(m));
-                settle();
+                store.markFailed(a.m.id(), reason).whenComplete(this::logWriteFailure);
+                if (a.lastAnswer != null) {
+                    relayOrLog(a.m, a.lastAnswer); // the device hears the server's own AE/CE
+                } else if (!relay.fail(a.m.callbackId(), why)) {
+                    LOG.debug("[{}] No device waits for {}", channel, shown(a.m));
+                }
+                settle(a);
                 return;
             }
-            long delay = p.delayMs(attempt);
-            LOG.warn("[{}] Attempt {} of message {} failed: {}; retrying in {} ms", channel, attempt, shown(m), reason, delay);
-            store.requeue(m.id(), reason).whenComplete(this::logWriteFailure);
-            sent = false;
-            timer = schedule(this::retryDue, delay);
+            long delay = p.delayMs(a.attempt);
+            LOG.warn("[{}] Attempt {} of message {} failed: {}; retrying in {} ms", channel, a.attempt, shown(a.m), reason, delay);
+            store.requeue(a.m.id(), reason).whenComplete(this::logWriteFailure);
+            a.sent = false;
+            a.timer = schedule(() -> retryDue(a), delay);
         }
 
-        synchronized void retryDue() {
-            timer = null;
+        synchronized void retryDue(Attempt a) {
+            if (active.get(a.m.id()) != a) return;
+            a.timer = null;
             pump(); // sends again if the link is live; otherwise the next LIVE does
         }
 
-        private void settle() {
-            inflight.remove(current.callbackId());
-            recentlySettled.add(current.callbackId());
-            current = null;
-            attempt = 0;
+        private void settle(Attempt a) {
+            cancelTimer(a);
+            active.remove(a.m.id());
+            byCallback.remove(a.m.callbackId());
+            inflight.remove(a.m.callbackId());
+            recentlySettled.add(a.m.callbackId());
+            if (a.key != null) busyKeys.computeIfPresent(a.key, (k, n) -> n > 1 ? n - 1 : null);
             run(this::pump);
         }
 
@@ -421,9 +518,9 @@ final class StoreAndForward {
             if (e != null) LOG.warn("[{}] Durable queue: {}", channel, messageOf(e));
         }
 
-        private void cancelTimer() {
-            if (timer != null) timer.cancel(false);
-            timer = null;
+        private void cancelTimer(Attempt a) {
+            if (a.timer != null) a.timer.cancel(false);
+            a.timer = null;
         }
 
         private ScheduledFuture<?> schedule(Runnable r, long delayMs) {

@@ -34,7 +34,7 @@ class DurableQueueTest extends RuntimeFixture {
         store = new FakeStore();
     }
 
-    /** Live with the queue switched on (it is off by default) unless {@code settings} say otherwise. */
+    /** Live with the queue switched on explicitly unless {@code settings} say otherwise. */
     private FakeChannel live(Map<String, Object> settings) {
         Map<String, Object> withQueue = new java.util.HashMap<>(settings);
         withQueue.putIfAbsent("durableQueue", true);
@@ -47,8 +47,9 @@ class DurableQueueTest extends RuntimeFixture {
         return hl7.latest("adt");
     }
 
+    /** As an enhanced-mode HL7 channel submits: a commit ACK is owed. */
     private static Submission submit(FakeChannel ch, String id) {
-        return ch.context.submit(new InboundMessage("10.0.0.7:51234", "x-application/hl7-v2+er7", "MSH|^~\\&|" + id, id));
+        return ch.context.submit(new InboundMessage("10.0.0.7:51234", "x-application/hl7-v2+er7", "MSH|^~\\&|" + id, id, true));
     }
 
     private static <T> T now(CompletionStage<T> s) throws Exception {
@@ -249,12 +250,13 @@ class DurableQueueTest extends RuntimeFixture {
     }
 
     @Test
-    void queueIsOffUnlessTheAgentSettingTurnsItOn() throws Exception {
+    void queueIsOnByDefault() throws Exception {
         FakeChannel adt = liveWith(Map.of());
         Submission s = submit(adt, "MSG1");
         assertNull(now(s.accepted()));
-        assertEquals(s.callback(), sentFor("MSG1").callback(), "no attempt suffix on the direct path");
-        assertTrue(store.rows.isEmpty());
+        assertEquals(s.callback() + "#1", sentFor("MSG1").callback());
+        assertEquals(MessageState.INFLIGHT, store.row("MSG1").state);
+        assertEquals(true, ((Map<?, ?>) rt.stats().get("durableQueue")).get("enabled"));
     }
 
     @Test
@@ -293,5 +295,230 @@ class DurableQueueTest extends RuntimeFixture {
         Submission s = submit(hl7.latest("adt"), "MSG1");
         assertEquals(s.callback(), sentFor("MSG1").callback());
         assertFalse(rt.stats().containsKey("durableQueue"));
+    }
+
+    // ------------------------------------------------------------------ second slice
+
+    private FakeChannel liveAt(String adtAddress, Map<String, Object> settings) {
+        startLive("active", settings, channels("adt", adtAddress, "orm", "mllp://0.0.0.0:2576"));
+        rt.bindStore(store);
+        return hl7.latest("adt");
+    }
+
+    private static Submission submitBody(FakeChannel ch, String id, String body, boolean commitAckOwed) {
+        return ch.context.submit(new InboundMessage("10.0.0.7:51234", "x-application/hl7-v2+er7", body, id, commitAckOwed));
+    }
+
+    private static String adt(String id, String patient) {
+        return "MSH|^~\\&|LAB|H|EA|C|20240101||ADT^A08|" + id + "|P|2.5\rPID|1||" + patient + "^^^H^MR\r";
+    }
+
+    /** Message ids (MSH-10) of the transmit requests so far, in send order, with the attempt suffix. */
+    private List<String> sentIds() {
+        return transport.sentOfType("agent:transmit:request").stream()
+                .map(m -> LogicalKey.parse("MSH-10").of(m.body()) + " " + m.callback().substring(m.callback().indexOf('#')))
+                .collect(Collectors.toList());
+    }
+
+    private AgentMessage sentId(String id) {
+        return transport.awaitSent("transmit of " + id, m -> id.equals(LogicalKey.parse("MSH-10").of(m.body())));
+    }
+
+    @Test
+    void standardModeMessagesBypassTheStoreAndAreNeverAcknowledgedWithoutTheServer() throws Exception {
+        FakeChannel adt = liveWith(Map.of());
+        Submission s = submitBody(adt, "STD1", adt("STD1", "P1"), false);
+        assertNull(now(s.accepted()));
+        AgentMessage sent = sentId("STD1");
+        assertEquals(s.callback(), sent.callback(), "direct path: no attempt suffix");
+        assertTrue(store.rows.isEmpty(), "no fsync for a message that owes no commit ACK");
+
+        // The link drops before the server answers: the device never gets a positive answer.
+        rt.onLinkState(LinkState.CONNECTING);
+        clock.addAndGet(RESPONSE_TIMEOUT.toNanos());
+        ExecutionException e = assertThrows(ExecutionException.class, () -> now(s.reply()));
+        assertEquals("No response from server within 300 s", e.getCause().getMessage());
+        assertTrue(store.rows.isEmpty());
+    }
+
+    @Test
+    void identicalCopyOfAPendingMessageIsAcceptedAndGetsTheOriginalsAnswer() throws Exception {
+        FakeChannel adt = liveWith(Map.of());
+        Submission first = submitBody(adt, "D1", adt("D1", "P1"), true);
+        now(first.accepted());
+        AgentMessage sent = sentId("D1");
+        Submission copy = submitBody(adt, "D1", adt("D1", "P1"), true);
+        assertNull(now(copy.accepted()), "commit ACK again");
+        answer(sent.callback(), 200, "MSH|ACK-D1");
+        assertEquals("MSH|ACK-D1", now(first.reply()).body());
+        assertEquals("MSH|ACK-D1", now(copy.reply()).body());
+        assertEquals(List.of("D1 #1"), sentIds(), "sent once");
+        assertEquals(1, store.rows.size());
+    }
+
+    @Test
+    void identicalCopyOfAProcessedMessageReplaysTheStoredAnswer() throws Exception {
+        FakeChannel adt = liveWith(Map.of());
+        Submission first = submitBody(adt, "D1", adt("D1", "P1"), true);
+        answer(sentId("D1").callback(), 200, "MSH|ACK-D1");
+        now(first.reply());
+        Fakes.await("processed", () -> store.row("D1").state == MessageState.PROCESSED);
+
+        Submission copy = submitBody(adt, "D1", adt("D1", "P1"), true);
+        assertNull(now(copy.accepted()));
+        assertEquals(new DeviceReply(200, "x-application/hl7-v2+er7", "MSH|ACK-D1"), now(copy.reply()));
+        Thread.sleep(50);
+        assertEquals(List.of("D1 #1"), sentIds(), "the replay does not reach the server");
+        assertEquals(0, rt.pendingCount());
+    }
+
+    @Test
+    void differentBodyWithTheSameControlIdIsRejected() throws Exception {
+        FakeChannel adt = liveWith(Map.of());
+        now(submitBody(adt, "D1", adt("D1", "P1"), true).accepted());
+        Submission other = submitBody(adt, "D1", adt("D1", "P2"), true);
+        ExecutionException e = assertThrows(ExecutionException.class, () -> now(other.accepted()));
+        assertEquals("Duplicate message control id 'D1' on channel 'adt': a different message with this id is still waiting"
+                + " for the server", e.getCause().getMessage());
+        assertThrows(ExecutionException.class, () -> now(other.reply()));
+        assertEquals(1, LogCapture.containing("WARN", "[adt] Message D1 not accepted: Duplicate message control id").size());
+        // The same id on another channel is no duplicate.
+        assertNull(now(submitBody(hl7.latest("orm"), "D1", adt("D1", "P2"), true).accepted()));
+        assertEquals(2, store.rows.size());
+    }
+
+    @Test
+    void duplicateBehaviorRejectRefusesEvenIdenticalCopies() throws Exception {
+        FakeChannel adt = liveAt("mllp://0.0.0.0:2575?duplicateBehavior=reject", Map.of());
+        Submission first = submitBody(adt, "D1", adt("D1", "P1"), true);
+        answer(sentId("D1").callback(), 200, "MSH|ACK-D1");
+        now(first.reply());
+        Fakes.await("processed", () -> store.row("D1").state == MessageState.PROCESSED);
+        Submission copy = submitBody(adt, "D1", adt("D1", "P1"), true);
+        ExecutionException e = assertThrows(ExecutionException.class, () -> now(copy.accepted()));
+        assertEquals("Duplicate message control id 'D1' on channel 'adt': a message with this id is already processed"
+                + " (duplicateBehavior=reject)", e.getCause().getMessage());
+    }
+
+    @Test
+    void maxWorkersWithoutAKeyPipelinesInFifoSendOrder() throws Exception {
+        FakeChannel adt = liveAt("mllp://0.0.0.0:2575?maxWorkers=3", Map.of());
+        List<Submission> subs = new java.util.ArrayList<>();
+        for (int i = 1; i <= 5; i++) subs.add(submitBody(adt, "M" + i, adt("M" + i, "P"), true));
+        Fakes.await("three in flight", () -> sentIds().size() == 3);
+        Thread.sleep(50);
+        assertEquals(List.of("M1 #1", "M2 #1", "M3 #1"), sentIds(), "at most maxWorkers awaiting answers");
+        answer(sentId("M2").callback(), 200, "ACK2"); // answers may come in any order
+        Fakes.await("M4 sent", () -> sentIds().size() == 4);
+        answer(sentId("M1").callback(), 200, "ACK1");
+        answer(sentId("M3").callback(), 200, "ACK3");
+        answer(sentId("M4").callback(), 200, "ACK4");
+        answer(sentId("M5").callback(), 200, "ACK5");
+        for (int i = 0; i < 5; i++) assertEquals("ACK" + (i + 1), now(subs.get(i).reply()).body());
+        assertEquals(List.of("M1 #1", "M2 #1", "M3 #1", "M4 #1", "M5 #1"), sentIds());
+    }
+
+    @Test
+    void pipelineHoldsNewMessagesWhileOneWaitsForItsRetry() throws Exception {
+        FakeChannel adt = liveAt("mllp://0.0.0.0:2575?maxWorkers=2", Map.of("channelAutoRetryBaseDelayMs", 100,
+                "channelAutoRetryMaxDelayMs", 100));
+        Submission a = submitBody(adt, "A", adt("A", "P"), true);
+        Submission b = submitBody(adt, "B", adt("B", "P"), true);
+        Submission c = submitBody(adt, "C", adt("C", "P"), true);
+        Fakes.await("two in flight", () -> sentIds().size() == 2);
+        answer(sentId("A").callback(), 503, "busy");
+        answer(sentId("B").callback(), 200, "ACK-B");
+        Fakes.await("C sent", () -> sentIds().contains("C #1"));
+        assertEquals(List.of("A #1", "B #1", "A #2", "C #1"), sentIds(), "C does not overtake A's retry (100 ms back-off)");
+        answer(a.callback() + "#2", 200, "ACK-A");
+        answer(sentId("C").callback(), 200, "ACK-C");
+        assertEquals("ACK-C", now(c.reply()).body());
+        assertEquals("ACK-A", now(a.reply()).body());
+        assertEquals("ACK-B", now(b.reply()).body());
+    }
+
+    @Test
+    void logicalKeyRunsKeysInParallelButNeverReordersOneKey() throws Exception {
+        FakeChannel adt = liveAt("mllp://0.0.0.0:2575?maxWorkers=3&logicalChannelKey=PID-3.1", Map.of());
+        submitBody(adt, "X1", adt("X1", "PX"), true);
+        submitBody(adt, "X2", adt("X2", "PX"), true);
+        submitBody(adt, "Y1", adt("Y1", "PY"), true);
+        submitBody(adt, "X3", adt("X3", "PX"), true);
+        submitBody(adt, "Z1", adt("Z1", "PZ"), true);
+        submitBody(adt, "W1", adt("W1", "PW"), true);
+        Fakes.await("one per key, up to 3", () -> sentIds().size() == 3);
+        Thread.sleep(50);
+        assertEquals(List.of("X1 #1", "Y1 #1", "Z1 #1"), sentIds(), "X2 waits for X1; W1 for a free worker");
+        answer(sentId("X1").callback(), 200, "ACK");
+        Fakes.await("X2 next", () -> sentIds().size() == 4);
+        assertEquals("X2 #1", sentIds().get(3), "the freed worker goes to the oldest message that may go");
+        answer(sentId("Y1").callback(), 200, "ACK");
+        Fakes.await("W1 next", () -> sentIds().size() == 5);
+        assertEquals("W1 #1", sentIds().get(4), "X3 still waits behind X2");
+        answer(sentId("X2").callback(), 200, "ACK");
+        answer(sentId("X3").callback(), 200, "ACK");
+        answer(sentId("Z1").callback(), 200, "ACK");
+        answer(sentId("W1").callback(), 200, "ACK");
+        Fakes.await("all processed", () -> store.rows.values().stream().allMatch(r -> r.state == MessageState.PROCESSED));
+        List<String> x = sentIds().stream().filter(i -> i.startsWith("X")).toList();
+        assertEquals(List.of("X1 #1", "X2 #1", "X3 #1"), x);
+    }
+
+    @Test
+    void aFailingKeyDoesNotHoldUpOtherKeys() throws Exception {
+        FakeChannel adt = liveAt("mllp://0.0.0.0:2575?maxWorkers=2&logicalChannelKey=PID-3.1", FAST_RETRY);
+        submitBody(adt, "X1", adt("X1", "PX"), true);
+        submitBody(adt, "X2", adt("X2", "PX"), true);
+        submitBody(adt, "Y1", adt("Y1", "PY"), true);
+        submitBody(adt, "Y2", adt("Y2", "PY"), true);
+        AgentMessage x1 = sentId("X1");
+        answer(sentId("Y1").callback(), 200, "ACK");
+        answer(sentId("Y2").callback(), 200, "ACK");
+        Fakes.await("X1 retried after the timeout", () -> sentIds().contains("X1 #2"));
+        assertFalse(sentIds().contains("X2 #1"), "X2 waits for X1");
+        answer(x1.callback().replace("#1", "#2"), 200, "ACK");
+        sentId("X2");
+    }
+
+    @Test
+    void hl7RejectionIsPermanentAndHl7ErrorIsRetried() throws Exception {
+        FakeChannel adt = liveAt("mllp://0.0.0.0:2575?autoRetryBaseDelayMs=10&autoRetryMaxDelayMs=20", Map.of());
+        Submission a = submitBody(adt, "A", adt("A", "P"), true);
+        answer(sentId("A").callback(), 200, "MSH|^~\\&|C|C|EA|H|20240101||ACK|9|P|2.5\rMSA|AE|A|db busy\r");
+        Fakes.await("AE retried", () -> sentIds().contains("A #2"));
+        assertEquals(1, LogCapture.containing("WARN", "[adt] Attempt 1 of message A failed: server answered AE: db busy").size());
+        String ar = "MSH|^~\\&|C|C|EA|H|20240101||ACK|9|P|2.5\rMSA|AR|A|unknown patient\r";
+        answer(a.callback() + "#2", 200, ar);
+        assertEquals(ar, now(a.reply()).body(), "the device hears the server's AR");
+        Fakes.await("failed", () -> store.row("A").state == MessageState.FAILED);
+        assertEquals("server answered AR: unknown patient", store.row("A").lastError);
+        Thread.sleep(50);
+        assertEquals(List.of("A #1", "A #2"), sentIds());
+    }
+
+    @Test
+    void exhaustedRetriesOnAnHl7ErrorRelayTheServersAnswer() throws Exception {
+        FakeChannel adt = liveAt("mllp://0.0.0.0:2575?retryMode=normal&autoRetryMaxAttempts=2&autoRetryBaseDelayMs=5",
+                Map.of("channelRetryMode", "none"));
+        Submission a = submitBody(adt, "A", adt("A", "P"), true);
+        String ae = "MSH|^~\\&|C|C|EA|H|20240101||ACK|9|P|2.5\rMSA|AE|A|db busy\r";
+        answer(sentId("A").callback(), 200, ae);
+        Fakes.await("second attempt", () -> sentIds().contains("A #2"));
+        answer(a.callback() + "#2", 200, ae);
+        assertEquals(ae, now(a.reply()).body());
+        Fakes.await("failed", () -> store.row("A").state == MessageState.FAILED);
+        assertEquals(1, LogCapture.containing("ERROR",
+                "[adt] Message A not delivered after 2 attempt(s) (retry mode normal): server answered AE: db busy").size());
+    }
+
+    @Test
+    void invalidQueueParametersAreReportedWhenTheConfigurationLoads() {
+        liveAt("mllp://0.0.0.0:2575?maxWorkers=0&retryMode=sometimes", Map.of("channelLogicalChannelKey", "PID"));
+        assertEquals(1, LogCapture.containing("WARN",
+                "Channel 'adt': Invalid maxWorkers value '0'; expected an integer from 1 to 500. Ignoring.").size());
+        assertEquals(1, LogCapture.containing("WARN",
+                "Channel 'adt': Invalid retryMode value 'sometimes'; expected one of none, normal, guaranteed. Ignoring.").size());
+        assertEquals(1, LogCapture.containing("WARN", "Invalid channelLogicalChannelKey setting 'PID'; expected").size(),
+                "an Agent setting is reported once, not per channel");
     }
 }

@@ -1,8 +1,10 @@
 package dev.edgeagent.core.internal;
 
+import dev.edgeagent.api.queue.Intake;
 import dev.edgeagent.api.queue.MessageState;
 import dev.edgeagent.api.queue.MessageStore;
 import dev.edgeagent.api.queue.NewMessage;
+import dev.edgeagent.api.queue.PriorMessage;
 import dev.edgeagent.api.queue.QueueStats;
 import dev.edgeagent.api.queue.StoredMessage;
 import java.util.ArrayList;
@@ -10,10 +12,12 @@ import java.util.EnumMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
 
 /** In-memory MessageStore; appends can be held (to observe "not yet durable") or failed. */
 final class FakeStore implements MessageStore {
@@ -40,19 +44,47 @@ final class FakeStore implements MessageStore {
 
     @Override
     public CompletionStage<Long> append(NewMessage m) {
-        CompletableFuture<Long> f = new CompletableFuture<>();
+        return write(() -> insert(m));
+    }
+
+    @Override
+    public CompletionStage<Intake> appendUnlessDuplicate(NewMessage m) {
+        return write(() -> {
+            PriorMessage p = m.messageId() == null ? null : prior(m.channel(), m.messageId());
+            return p != null ? Intake.duplicate(p) : Intake.stored(insert(m));
+        });
+    }
+
+    @Override
+    public synchronized CompletionStage<Optional<PriorMessage>> findActiveOrRecent(String channel, String messageId) {
+        return CompletableFuture.completedFuture(Optional.ofNullable(prior(channel, messageId)));
+    }
+
+    /** Pending or processed (this fake keeps no retention period). */
+    private synchronized PriorMessage prior(String channel, String messageId) {
+        for (Row r : rows.descendingMap().values()) {
+            if (r.m.channel().equals(channel) && messageId.equals(r.m.messageId())
+                    && (r.state.isPending() || r.state == MessageState.PROCESSED)) {
+                return new PriorMessage(stored(r), r.status == null ? -1 : r.status, r.serverBody);
+            }
+        }
+        return null;
+    }
+
+    private synchronized long insert(NewMessage m) {
+        long id = nextId++;
+        rows.put(id, new Row(id, m));
+        return id;
+    }
+
+    /** Applies the write now, or when released (hold), in call order; failAppends refuses it. */
+    private <T> CompletionStage<T> write(Supplier<T> w) {
+        CompletableFuture<T> f = new CompletableFuture<>();
         if (failAppends != null) {
             f.completeExceptionally(new IllegalStateException(failAppends));
             return f;
         }
-        Runnable write = () -> {
-            long id;
-            synchronized (this) {
-                id = nextId++;
-                rows.put(id, new Row(id, m));
-            }
-            f.complete(id);
-        };
+        Runnable write = () -> f.complete(w.get());
         synchronized (this) {
             if (hold) {
                 held.add(write);
@@ -134,11 +166,15 @@ final class FakeStore implements MessageStore {
         for (Row r : rows.tailMap(afterId, false).values()) {
             if (out.size() >= limit) break;
             if (r.state.isPending() && r.m.channel().equals(channel)) {
-                out.add(new StoredMessage(r.id, r.m.channel(), r.m.remote(), r.m.contentType(), r.m.body(), r.m.messageId(),
-                        r.m.callbackId(), r.state, r.attempts, 0));
+                out.add(stored(r));
             }
         }
         return CompletableFuture.completedFuture(out);
+    }
+
+    private static StoredMessage stored(Row r) {
+        return new StoredMessage(r.id, r.m.channel(), r.m.remote(), r.m.contentType(), r.m.body(), r.m.messageId(),
+                r.m.callbackId(), r.state, r.attempts, 0);
     }
 
     @Override

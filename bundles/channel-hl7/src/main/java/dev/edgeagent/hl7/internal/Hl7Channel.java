@@ -478,7 +478,7 @@ final class Hl7Channel implements Channel {
                 if (LOG.isDebugEnabled()) LOG.debug("{}{}", logPrefix, sequenceLogText(id, n));
             }
             Exchange ex = new Exchange(Er7.mshSegment(text), id, cs, rtt.start(id));
-            Submission submission = context.submit(new InboundMessage(remote, ContentTypes.HL7_V2, text, id));
+            Submission submission = context.submit(new InboundMessage(remote, ContentTypes.HL7_V2, text, id, enhanced));
             if (enhanced) {
                 // The commit ACK waits for the runtime to take the message; the reply is handled after it so
                 // the device always sees the commit ACK first.

@@ -1,11 +1,15 @@
 package dev.edgeagent.queue.internal;
 
 import dev.edgeagent.api.queue.MessageStore;
+import dev.edgeagent.api.queue.Intake;
 import dev.edgeagent.api.queue.NewMessage;
+import dev.edgeagent.api.queue.QueueAdmin;
+import dev.edgeagent.api.queue.PriorMessage;
 import dev.edgeagent.api.queue.QueueStats;
 import dev.edgeagent.api.queue.StoredMessage;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
@@ -24,10 +28,11 @@ import org.slf4j.LoggerFactory;
 /**
  * The SQLite {@link MessageStore} as a DS component (PID {@code dev.edgeagent.queue}). Retention settings are
  * applied in place; {@code queueDbPath} is read once (as in Medplum, it cannot change while the file is open).
+ * The same component is the {@link QueueAdmin} of the shell, so both work on the one connection and writer thread.
  */
-@Component(service = MessageStore.class, configurationPid = QueueComponent.PID,
+@Component(service = {MessageStore.class, QueueAdmin.class}, configurationPid = QueueComponent.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL, immediate = true)
-public class QueueComponent implements MessageStore {
+public class QueueComponent implements MessageStore, QueueAdmin {
     private static final Logger LOG = LoggerFactory.getLogger(QueueComponent.class);
     public static final String PID = "dev.edgeagent.queue";
 
@@ -81,6 +86,16 @@ public class QueueComponent implements MessageStore {
     }
 
     @Override
+    public CompletionStage<Intake> appendUnlessDuplicate(NewMessage message) {
+        return store.appendUnlessDuplicate(message);
+    }
+
+    @Override
+    public CompletionStage<Optional<PriorMessage>> findActiveOrRecent(String channel, String messageId) {
+        return store.findActiveOrRecent(channel, messageId);
+    }
+
+    @Override
     public CompletionStage<Void> markInflight(long id, int attempts) {
         return store.markInflight(id, attempts);
     }
@@ -118,5 +133,37 @@ public class QueueComponent implements MessageStore {
     @Override
     public CompletionStage<Long> sweep() {
         return store.sweep();
+    }
+
+    // ------------------------------------------------------------------ QueueAdmin
+
+    @Override
+    public CompletionStage<Optional<Entry>> get(long id) {
+        return store.get(id);
+    }
+
+    @Override
+    public CompletionStage<List<Entry>> failed(String channel, long afterId, int limit) {
+        return store.failed(channel, afterId, limit);
+    }
+
+    @Override
+    public CompletionStage<Integer> retry(long id) {
+        return store.retry(id);
+    }
+
+    @Override
+    public CompletionStage<Integer> retryAllFailed(String channel) {
+        return store.retryAllFailed(channel);
+    }
+
+    @Override
+    public CompletionStage<Integer> discard(long id) {
+        return store.discard(id);
+    }
+
+    @Override
+    public CompletionStage<Integer> discardAllFailed(String channel) {
+        return store.discardAllFailed(channel);
     }
 }

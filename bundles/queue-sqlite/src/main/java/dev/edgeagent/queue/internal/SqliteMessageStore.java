@@ -1,8 +1,11 @@
 package dev.edgeagent.queue.internal;
 
+import dev.edgeagent.api.queue.Intake;
 import dev.edgeagent.api.queue.MessageState;
 import dev.edgeagent.api.queue.MessageStore;
 import dev.edgeagent.api.queue.NewMessage;
+import dev.edgeagent.api.queue.QueueAdmin;
+import dev.edgeagent.api.queue.PriorMessage;
 import dev.edgeagent.api.queue.QueueStats;
 import dev.edgeagent.api.queue.StoredMessage;
 import java.io.IOException;
@@ -18,6 +21,7 @@ import java.util.EnumMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -42,9 +46,9 @@ import org.sqlite.SQLiteDataSource;
  * full disk or a read-only directory heals by itself once fixed). The operation queue is bounded: when the
  * disk cannot keep up, callers are refused at once instead of piling up memory.
  */
-final class SqliteMessageStore implements MessageStore, AutoCloseable {
+final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SqliteMessageStore.class);
-    static final int SCHEMA_VERSION = 1;
+    static final int SCHEMA_VERSION = 2;
     static final int MAX_WAITING_OPS = 20_000;
     static final int MAX_BATCH = 2_000;
 
@@ -103,25 +107,64 @@ final class SqliteMessageStore implements MessageStore, AutoCloseable {
     @Override
     public CompletionStage<Long> append(NewMessage m) {
         long now = clock.getAsLong();
+        return submit("store message " + describe(m), c -> insert(c, m, now));
+    }
+
+    @Override
+    public CompletionStage<Intake> appendUnlessDuplicate(NewMessage m) {
+        long now = clock.getAsLong();
+        // One op on the single writer thread: no other insert can slip between the lookup and the insert.
         return submit("store message " + describe(m), c -> {
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO messages(channel, remote, content_type, body,"
-                    + " message_id, callback_id, state, attempt_count, received_at, updated_at) VALUES (?,?,?,?,?,?,'queued',0,?,?)",
-                    Statement.RETURN_GENERATED_KEYS)) {
-                ps.setString(1, m.channel());
-                ps.setString(2, m.remote());
-                ps.setString(3, m.contentType());
-                ps.setString(4, m.body());
-                ps.setString(5, m.messageId());
-                ps.setString(6, m.callbackId());
-                ps.setLong(7, now);
-                ps.setLong(8, now);
-                ps.executeUpdate();
-                try (ResultSet rs = ps.getGeneratedKeys()) {
-                    rs.next();
-                    return rs.getLong(1);
-                }
-            }
+            PriorMessage prior = m.messageId() == null ? null : findPrior(c, m.channel(), m.messageId(), now);
+            return prior != null ? Intake.duplicate(prior) : Intake.stored(insert(c, m, now));
         });
+    }
+
+    @Override
+    public CompletionStage<Optional<PriorMessage>> findActiveOrRecent(String channel, String messageId) {
+        long now = clock.getAsLong();
+        return submit("look up message " + messageId + " of channel '" + channel + "'",
+                c -> Optional.ofNullable(findPrior(c, channel, messageId, now)));
+    }
+
+    private PriorMessage findPrior(Connection c, String channel, String messageId, long now) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT id, channel, remote, content_type, body, message_id,"
+                + " callback_id, state, attempt_count, received_at, server_status, server_body FROM messages"
+                + " WHERE channel=? AND message_id=? AND (state IN ('queued','inflight')"
+                + " OR (state='processed' AND processed_at>=?)) ORDER BY id DESC LIMIT 1")) {
+            ps.setString(1, channel);
+            ps.setString(2, messageId);
+            ps.setLong(3, now - TimeUnit.DAYS.toMillis(retention.processedDays()));
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) return null;
+                StoredMessage sm = new StoredMessage(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                        rs.getString(5), rs.getString(6), rs.getString(7), MessageState.ofLabel(rs.getString(8)),
+                        rs.getInt(9), rs.getLong(10));
+                int status = rs.getInt(11);
+                if (rs.wasNull()) status = -1;
+                return new PriorMessage(sm, status, rs.getString(12));
+            }
+        }
+    }
+
+    private static long insert(Connection c, NewMessage m, long now) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO messages(channel, remote, content_type, body,"
+                + " message_id, callback_id, state, attempt_count, received_at, updated_at) VALUES (?,?,?,?,?,?,'queued',0,?,?)",
+                Statement.RETURN_GENERATED_KEYS)) {
+            ps.setString(1, m.channel());
+            ps.setString(2, m.remote());
+            ps.setString(3, m.contentType());
+            ps.setString(4, m.body());
+            ps.setString(5, m.messageId());
+            ps.setString(6, m.callbackId());
+            ps.setLong(7, now);
+            ps.setLong(8, now);
+            ps.executeUpdate();
+            try (ResultSet rs = ps.getGeneratedKeys()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
     }
 
     @Override
@@ -235,6 +278,140 @@ final class SqliteMessageStore implements MessageStore, AutoCloseable {
         Map<MessageState, Long> m = new EnumMap<>(MessageState.class);
         for (MessageState s : MessageState.values()) m.put(s, 0L);
         return m;
+    }
+
+    // ------------------------------------------------------------------ QueueAdmin
+
+    private static final String ENTRY_COLUMNS = "id, channel, remote, content_type, body, message_id, callback_id, state,"
+            + " attempt_count, received_at, updated_at, processed_at, server_status, server_body, last_error";
+    /** Upper bound of one page of {@link #failed}, whatever the caller asks for. */
+    static final int MAX_ADMIN_PAGE = 1000;
+
+    @Override
+    public CompletionStage<Optional<Entry>> get(long id) {
+        return submit("read message " + id, c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + ENTRY_COLUMNS + " FROM messages WHERE id=?")) {
+                ps.setLong(1, id);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(entry(rs)) : Optional.empty();
+                }
+            }
+        });
+    }
+
+    @Override
+    public CompletionStage<List<Entry>> failed(String channel, long afterId, int limit) {
+        Selection sel = Selection.failed(channel);
+        return submit("list failed messages" + sel.label, c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + ENTRY_COLUMNS + " FROM messages WHERE " + sel.where
+                    + " AND id>? ORDER BY id LIMIT ?")) {
+                int i = sel.bind(ps);
+                ps.setLong(i++, afterId);
+                ps.setInt(i, Math.max(1, Math.min(MAX_ADMIN_PAGE, limit)));
+                List<Entry> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) out.add(entry(rs));
+                }
+                return out;
+            }
+        });
+    }
+
+    @Override
+    public CompletionStage<Integer> retry(long id) {
+        return retry(Selection.failed(id));
+    }
+
+    @Override
+    public CompletionStage<Integer> retryAllFailed(String channel) {
+        return retry(Selection.failed(channel));
+    }
+
+    @Override
+    public CompletionStage<Integer> discard(long id) {
+        return discard(Selection.failed(id));
+    }
+
+    @Override
+    public CompletionStage<Integer> discardAllFailed(String channel) {
+        return discard(Selection.failed(channel));
+    }
+
+    /** Which failed messages an admin operation applies to: one id, one channel, or all. */
+    private record Selection(String where, Object arg, String label) {
+        static Selection failed(long id) {
+            return new Selection("state='failed' AND id=?", id, " (message " + id + ")");
+        }
+
+        static Selection failed(String channel) {
+            return channel == null ? new Selection("state='failed'", null, "")
+                    : new Selection("state='failed' AND channel=?", channel, " of channel '" + channel + "'");
+        }
+
+        /** Binds the selection's parameter; returns the next parameter index. */
+        int bind(PreparedStatement ps) throws SQLException {
+            if (arg == null) return 1;
+            ps.setObject(1, arg);
+            return 2;
+        }
+    }
+
+    private CompletionStage<Integer> retry(Selection sel) {
+        long now = clock.getAsLong();
+        CompletionStage<Integer> done = submit("requeue failed messages" + sel.label, c -> {
+            audit(c, sel, "requeued by an operator");
+            // The attempt count restarts, so the retry policy (e.g. channelAutoRetryMaxAttempts) applies afresh.
+            try (PreparedStatement ps = c.prepareStatement("UPDATE messages SET state='queued', attempt_count=0,"
+                    + " processed_at=NULL, updated_at=? WHERE " + sel.where)) {
+                ps.setLong(1, now);
+                if (sel.arg != null) ps.setObject(2, sel.arg);
+                return ps.executeUpdate();
+            }
+        });
+        return done.whenComplete((n, e) -> {
+            if (e == null && n > 0) LOG.info("Durable queue: {} failed message(s){} requeued by an operator", n, sel.label);
+        });
+    }
+
+    private CompletionStage<Integer> discard(Selection sel) {
+        CompletionStage<Integer> done = submit("discard failed messages" + sel.label, c -> {
+            audit(c, sel, "discarded by an operator");
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM messages WHERE " + sel.where)) {
+                sel.bind(ps);
+                return ps.executeUpdate();
+            }
+        });
+        return done.whenComplete((n, e) -> {
+            if (e == null && n > 0) LOG.info("Durable queue: {} failed message(s){} discarded by an operator", n, sel.label);
+        });
+    }
+
+    /**
+     * One log line per affected message, streamed from the database so a large selection needs no memory. They
+     * are written inside the transaction: the summary line logged after the commit confirms them; without it
+     * (the operator also sees the error) nothing was changed.
+     */
+    private void audit(Connection c, Selection sel, String what) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT id, channel, message_id, callback_id, attempt_count, last_error"
+                + " FROM messages WHERE " + sel.where + " ORDER BY id")) {
+            sel.bind(ps);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    LOG.info("[{}] Durable queue: message {} (message id {}, callback {}) {}; it had failed after {} attempt(s): {}",
+                            rs.getString(2), rs.getLong(1), rs.getString(3), rs.getString(4), what, rs.getInt(5), rs.getString(6));
+                }
+            }
+        }
+    }
+
+    private static Entry entry(ResultSet rs) throws SQLException {
+        StoredMessage m = new StoredMessage(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5),
+                rs.getString(6), rs.getString(7), MessageState.ofLabel(rs.getString(8)), rs.getInt(9), rs.getLong(10));
+        long processedAt = rs.getLong(12);
+        if (rs.wasNull()) processedAt = -1;
+        int status = rs.getInt(13);
+        if (rs.wasNull()) status = -1;
+        return new Entry(m, rs.getLong(11), processedAt, status, rs.getString(14), rs.getString(15));
     }
 
     // ------------------------------------------------------------------ retention
@@ -479,6 +656,11 @@ final class SqliteMessageStore implements MessageStore, AutoCloseable {
                 st.executeUpdate("CREATE INDEX messages_pending ON messages(channel, id) WHERE state IN ('queued','inflight')");
                 st.executeUpdate("CREATE INDEX messages_settled ON messages(state, processed_at)");
                 st.executeUpdate("INSERT INTO _schema(version, applied_at) VALUES (1, " + System.currentTimeMillis() + ")");
+            }
+            if (current < 2) {
+                // Duplicate detection by (channel, MSH-10) on every intake.
+                st.executeUpdate("CREATE INDEX messages_msgid ON messages(channel, message_id) WHERE message_id IS NOT NULL");
+                st.executeUpdate("INSERT INTO _schema(version, applied_at) VALUES (2, " + System.currentTimeMillis() + ")");
             }
         }
     }

@@ -2,8 +2,10 @@ package dev.edgeagent.queue.internal;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.edgeagent.api.queue.Intake;
 import dev.edgeagent.api.queue.MessageState;
 import dev.edgeagent.api.queue.NewMessage;
+import dev.edgeagent.api.queue.PriorMessage;
 import dev.edgeagent.api.queue.QueueStats;
 import dev.edgeagent.api.queue.StoredMessage;
 import java.nio.file.Files;
@@ -14,6 +16,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -270,5 +273,83 @@ class SqliteMessageStoreTest {
         long deleted = get(s.sweep());
         assertTrue(deleted > 0 && deleted <= 90, "deleted " + deleted);
         assertEquals(10, get(s.pending("adt", 0, 100)).size(), "pending rows survive the cap");
+    }
+
+    @Test
+    void duplicatesAreFoundWhilePendingOrRecentlyProcessedButNotWhenFailedOrExpired() throws Exception {
+        SqliteMessageStore s = open(dir.resolve("q.sqlite"));
+        long a = get(s.append(msg("adt", "A")));
+        PriorMessage p = get(s.findActiveOrRecent("adt", "A")).orElseThrow();
+        assertEquals(a, p.message().id());
+        assertEquals(MessageState.QUEUED, p.message().state());
+        assertEquals(-1, p.statusCode());
+        assertNull(p.responseBody());
+        assertEquals(Optional.empty(), get(s.findActiveOrRecent("orm", "A")), "per channel");
+
+        get(s.markDelivered(a, 200, "MSH|ACK-A"));
+        p = get(s.findActiveOrRecent("adt", "A")).orElseThrow();
+        assertEquals(MessageState.PROCESSED, p.message().state());
+        assertEquals(200, p.statusCode());
+        assertEquals("MSH|ACK-A", p.responseBody());
+
+        clock.addAndGet(TimeUnit.DAYS.toMillis(7) + 1); // past queueRetentionDays, not yet swept
+        assertEquals(Optional.empty(), get(s.findActiveOrRecent("adt", "A")));
+
+        long b = get(s.append(msg("adt", "B")));
+        get(s.markFailed(b, "server answered 400"));
+        assertEquals(Optional.empty(), get(s.findActiveOrRecent("adt", "B")), "a failed message may be sent again");
+    }
+
+    @Test
+    void appendUnlessDuplicateIsAtomicForConcurrentCopies() throws Exception {
+        SqliteMessageStore s = open(dir.resolve("q.sqlite"));
+        List<CompletableFuture<Intake>> all = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            // Same channel and MSH-10, distinct callbacks: submitted together, so they land in one transaction.
+            all.add(s.appendUnlessDuplicate(new NewMessage("adt", "r", "t", "MSH|^~\\&|X", "X", "cb" + i)).toCompletableFuture());
+        }
+        long stored = 0;
+        for (CompletableFuture<Intake> f : all) {
+            Intake in = get(f);
+            if (!in.isDuplicate()) stored++;
+            else assertEquals("cb0", in.duplicateOf().message().callbackId());
+        }
+        assertEquals(1, stored);
+        assertEquals(1, get(s.pending("adt", 0, 100)).size());
+        Intake noId = get(s.appendUnlessDuplicate(new NewMessage("adt", "r", "t", "body", null, "cb-null-1")));
+        Intake noId2 = get(s.appendUnlessDuplicate(new NewMessage("adt", "r", "t", "body", null, "cb-null-2")));
+        assertFalse(noId.isDuplicate() || noId2.isDuplicate(), "messages without an id are never duplicates");
+    }
+
+    @Test
+    void version1DatabaseIsMigratedAndTheLookupUsesTheIndex() throws Exception {
+        Path p = dir.resolve("q.sqlite");
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + p)) {
+            c.setAutoCommit(false);
+            try (Statement st = c.createStatement()) {
+                // What the first release created: schema 1 only.
+                st.executeUpdate("CREATE TABLE _schema(version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+                st.executeUpdate("CREATE TABLE messages( id INTEGER PRIMARY KEY AUTOINCREMENT, channel TEXT NOT NULL, remote TEXT,"
+                        + " content_type TEXT, body TEXT NOT NULL, message_id TEXT, callback_id TEXT NOT NULL UNIQUE,"
+                        + " state TEXT NOT NULL CHECK (state IN ('queued','inflight','processed','failed')),"
+                        + " attempt_count INTEGER NOT NULL DEFAULT 0, server_status INTEGER, server_body TEXT, last_error TEXT,"
+                        + " received_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, processed_at INTEGER)");
+                st.executeUpdate("INSERT INTO _schema VALUES (1, 0)");
+                st.executeUpdate("INSERT INTO messages(channel, body, message_id, callback_id, state, received_at, updated_at)"
+                        + " VALUES ('adt', 'MSH|old', 'OLD', 'cb-old', 'queued', 0, 0)");
+            }
+            c.commit();
+        }
+        SqliteMessageStore s = open(p);
+        assertTrue(get(s.appendUnlessDuplicate(msg("adt", "OLD"))).isDuplicate(), "rows from before the migration count");
+        s.close();
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + p); Statement st = c.createStatement()) {
+            assertEquals(2, st.executeQuery("SELECT MAX(version) FROM _schema").getInt(1));
+            var plan = st.executeQuery("EXPLAIN QUERY PLAN SELECT id FROM messages WHERE channel='adt' AND message_id='OLD'"
+                    + " AND (state IN ('queued','inflight') OR (state='processed' AND processed_at>=0)) ORDER BY id DESC LIMIT 1");
+            StringBuilder sb = new StringBuilder();
+            while (plan.next()) sb.append(plan.getString(4)).append('\n');
+            assertTrue(sb.toString().contains("messages_msgid"), sb.toString());
+        }
     }
 }

@@ -7,7 +7,6 @@ import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolHandler.ClientHandshakeStateEvent;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
-import java.nio.charset.StandardCharsets;
 
 /** Last handler of a link channel: turns Netty events into calls on the transport (same event loop). */
 final class LinkHandler extends SimpleChannelInboundHandler<WebSocketFrame> {
@@ -19,11 +18,9 @@ final class LinkHandler extends SimpleChannelInboundHandler<WebSocketFrame> {
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, WebSocketFrame frame) {
-        if (frame instanceof TextWebSocketFrame) {
-            transport.onFrame(ctx.channel(), ((TextWebSocketFrame) frame).text());
-        } else if (frame instanceof BinaryWebSocketFrame) {
-            // Medplum accepts binary frames too and reads them as UTF-8 (spec §2.1).
-            transport.onFrame(ctx.channel(), frame.content().toString(StandardCharsets.UTF_8));
+        if (frame instanceof TextWebSocketFrame || frame instanceof BinaryWebSocketFrame) {
+            // Medplum accepts binary frames too and reads them as UTF-8 (spec §2.1). Parsed from the bytes, no String.
+            transport.onFrame(ctx.channel(), frame.content());
         } else if (frame instanceof CloseWebSocketFrame) {
             CloseWebSocketFrame close = (CloseWebSocketFrame) frame;
             transport.onServerClose(ctx.channel(), close.statusCode(), close.reasonText());

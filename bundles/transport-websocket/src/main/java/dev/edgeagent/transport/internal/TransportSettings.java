@@ -11,7 +11,8 @@ import java.util.Map;
  */
 record TransportSettings(BootstrapConfig bootstrap, int linkBufferFrames, long linkBufferBytes, long heartbeatMillis,
                          int connectTimeoutMs, long loginRetryMillis, long reconnectMinDelayMs,
-                         long reconnectMaxDelayMs, long restTimeoutMillis) {
+                         long reconnectMaxDelayMs, long restTimeoutMillis, long linkSilenceMillis,
+                         String linkSilenceWarning) {
 
     /** Frames waiting for the link (while down or congested). */
     static final String KEY_LINK_BUFFER_FRAMES = "linkBufferFrames";
@@ -29,6 +30,15 @@ record TransportSettings(BootstrapConfig bootstrap, int linkBufferFrames, long l
     static final String KEY_RECONNECT_MAX_DELAY_MS = "reconnectMaxDelayMs";
     /** Timeout of one REST call (token, FHIR read); Binary uploads get ten times this. */
     static final String KEY_REST_TIMEOUT_SECONDS = "restTimeoutSeconds";
+    /**
+     * While the socket is open, this long without a single byte from the server means the link is dead even if
+     * TCP still looks fine (spec issue 4: detect a silent server within 25 s). Must exceed the heartbeat period,
+     * since an idle but healthy server may only speak when answering a heartbeat.
+     */
+    static final String KEY_LINK_SILENCE_SECONDS = "linkSilenceSeconds";
+    static final double DEFAULT_LINK_SILENCE_SECONDS = 25;
+    /** Silence limit used when the configured one does not exceed the heartbeat period, as a multiple of it. */
+    static final double SILENCE_PER_HEARTBEAT = 2.5;
 
     static TransportSettings parse(Map<String, ?> raw) throws ConfigException {
         BootstrapConfig boot = BootstrapConfig.parse(raw);
@@ -41,8 +51,18 @@ record TransportSettings(BootstrapConfig bootstrap, int linkBufferFrames, long l
         long min = (long) number(raw, KEY_RECONNECT_MIN_DELAY_MS,
                 Math.min(ReconnectBackoff.PROCESS_MIN_DELAY_MS, max), 0, max);
         double rest = number(raw, KEY_REST_TIMEOUT_SECONDS, 60, 0.1, 3600);
+        double silence = number(raw, KEY_LINK_SILENCE_SECONDS, DEFAULT_LINK_SILENCE_SECONDS, 0.01, 86_400);
+        String warning = null;
+        if (silence <= hb) {
+            double used = Math.round(hb * SILENCE_PER_HEARTBEAT * 1000) / 1000.0;
+            boolean explicit = raw.get(KEY_LINK_SILENCE_SECONDS) != null && !raw.get(KEY_LINK_SILENCE_SECONDS).toString().isBlank();
+            warning = "Configuration key '" + KEY_LINK_SILENCE_SECONDS + "' (" + fmt(silence) + " s" + (explicit ? "" : ", the default")
+                    + ") must be greater than '" + KEY_HEARTBEAT_SECONDS + "' (" + fmt(hb) + " s), or a healthy but idle server"
+                    + " would be taken for a dead one; using " + fmt(used) + " s (" + fmt(SILENCE_PER_HEARTBEAT) + " heartbeats)";
+            silence = used;
+        }
         return new TransportSettings(boot, frames, bytes, Math.round(hb * 1000), connect,
-                Math.round(loginRetry * 1000), min, max, Math.round(rest * 1000));
+                Math.round(loginRetry * 1000), min, max, Math.round(rest * 1000), Math.round(silence * 1000), warning);
     }
 
     private static double number(Map<String, ?> raw, String key, double dflt, double min, double max) throws ConfigException {
@@ -60,6 +80,11 @@ record TransportSettings(BootstrapConfig bootstrap, int linkBufferFrames, long l
             throw new ConfigException(key, "must be between " + fmt(min) + " and " + fmt(max) + ", was '" + v + "'");
         }
         return d;
+    }
+
+    /** Milliseconds as seconds for messages: 25000 → "25", 600 → "0.6". */
+    static String seconds(long millis) {
+        return fmt(millis / 1000.0);
     }
 
     private static String fmt(double d) {

@@ -15,6 +15,9 @@ import dev.edgeagent.api.transport.TransportException;
 import dev.edgeagent.api.transport.TransportListener;
 import dev.edgeagent.api.transport.TransportStatus;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
@@ -38,8 +41,10 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.File;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.time.Duration;
@@ -82,7 +87,7 @@ import org.slf4j.LoggerFactory;
  * <p>Configuration (PID {@code dev.edgeagent}): the {@link BootstrapConfig} keys plus the optional keys of
  * {@link TransportSettings} ({@code linkBufferFrames}, {@code linkBufferBytes}, {@code heartbeatSeconds},
  * {@code connectTimeoutMs}, {@code loginRetrySeconds}, {@code reconnectMinDelayMs},
- * {@code reconnectMaxDelayMs}, {@code restTimeoutSeconds}).
+ * {@code reconnectMaxDelayMs}, {@code restTimeoutSeconds}, {@code linkSilenceSeconds}).
  */
 @Component(configurationPid = BootstrapConfig.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL,
         service = Transport.class)
@@ -104,10 +109,13 @@ public final class WebSocketTransport implements Transport {
         }
     }
 
-    /** A frame waiting for the link. {@code message} is kept only when the token must be refreshed at write time. */
-    private record Pending(AgentMessage message, String json, long tokenGeneration, String type, String callback) {
+    /**
+     * A frame waiting for the link, already UTF-8 encoded by the sending thread (off the event loop). {@code message} is
+     * kept only when the token must be refreshed at write time.
+     */
+    private record Pending(AgentMessage message, byte[] json, long tokenGeneration, String type, String callback) {
         int chars() {
-            return json.length();
+            return json.length;
         }
     }
 
@@ -141,6 +149,9 @@ public final class WebSocketTransport implements Transport {
     private long liveSinceMs = -1;
     private int notLiveTicks;
     private long lastHeartbeatSentNanos;
+    /** When the current socket last delivered any bytes (read-idle guard). */
+    private long lastInboundNanos;
+    private ScheduledFuture<?> silenceTask;
     private ReconnectBackoff backoff;
     private ScheduledFuture<?> heartbeatTask;
     private ScheduledFuture<?> loginTask;
@@ -356,6 +367,9 @@ public final class WebSocketTransport implements Transport {
         configProblem = null;
         TransportSettings cfg = s.settings();
         backoff = new ReconnectBackoff(cfg.reconnectMinDelayMs(), cfg.reconnectMaxDelayMs(), ReconnectBackoff.MIN_UPTIME_MS);
+        if (cfg.linkSilenceWarning() != null) {
+            LOG.warn(cfg.linkSilenceWarning());
+        }
         heartbeatTask = loop.scheduleAtFixedRate(this::tick, cfg.heartbeatMillis(), cfg.heartbeatMillis(), TimeUnit.MILLISECONDS);
         login();
     }
@@ -366,6 +380,7 @@ public final class WebSocketTransport implements Transport {
         loginTask = cancel(loginTask);
         refreshTask = cancel(refreshTask);
         reconnectTask = cancel(reconnectTask);
+        silenceTask = cancel(silenceTask);
         Channel ch = channel;
         channel = null;
         if (ch != null) {
@@ -442,6 +457,8 @@ public final class WebSocketTransport implements Transport {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         ChannelPipeline p = ch.pipeline();
+                        // First in line so that every byte counts, including pings the WebSocket handler answers itself.
+                        p.addLast("inbound-clock", new InboundClock(WebSocketTransport.this));
                         if (s.ssl() != null) {
                             SslHandler tls = s.ssl().newHandler(ch.alloc(), s.host(), s.port());
                             tls.setHandshakeTimeoutMillis(timeout);
@@ -488,8 +505,11 @@ public final class WebSocketTransport implements Transport {
             return;
         }
         notLiveTicks = 0;
+        lastInboundNanos = System.nanoTime();
         setState(LinkState.OPEN, null);
         Session s = session;
+        silenceTask = cancel(silenceTask);
+        silenceTask = loop.schedule(() -> checkSilence(ch), s.settings().linkSilenceMillis(), TimeUnit.MILLISECONDS);
         TokenManager.Token t = s.tokens().current();
         String token = t == null ? "" : t.value();
         ch.writeAndFlush(new TextWebSocketFrame(MessageCodec.encode(
@@ -515,6 +535,38 @@ public final class WebSocketTransport implements Transport {
         }
         LOG.debug("Cloud link error", cause);
         ch.close();
+    }
+
+    /** Any bytes from the server (called for every read, on the loop). */
+    void onInbound(Channel ch) {
+        if (ch == channel) {
+            lastInboundNanos = System.nanoTime();
+        }
+    }
+
+    /**
+     * Read-idle guard, independent of the heartbeat counters: an open socket on which the server has sent nothing
+     * for {@code linkSilenceSeconds} is dead (e.g. packets dropped, a hung server behind a proxy that keeps TCP up).
+     */
+    private void checkSilence(Channel ch) {
+        silenceTask = null;
+        LinkState st = state;
+        if (ch != channel || (st != LinkState.OPEN && st != LinkState.LIVE)) {
+            return;
+        }
+        long limitNanos = TimeUnit.MILLISECONDS.toNanos(session.settings().linkSilenceMillis());
+        long quietNanos = System.nanoTime() - lastInboundNanos;
+        if (quietNanos < limitNanos) {
+            silenceTask = loop.schedule(() -> checkSilence(ch), limitNanos - quietNanos, TimeUnit.NANOSECONDS);
+            return;
+        }
+        long quietMs = TimeUnit.NANOSECONDS.toMillis(quietNanos);
+        String limit = TransportSettings.seconds(session.settings().linkSilenceMillis());
+        LOG.warn("Cloud link {} ({}): nothing received from the server for {} ms although the socket is open (limit {} s,"
+                + " configuration key {}); dropping the connection and reconnecting", st, session.url(), quietMs, limit,
+                TransportSettings.KEY_LINK_SILENCE_SECONDS);
+        forceReconnect("the server sent nothing for " + quietMs + " ms on an open socket (" + TransportSettings.KEY_LINK_SILENCE_SECONDS
+                + "=" + limit + ")");
     }
 
     void onWritable(Channel ch) {
@@ -550,6 +602,7 @@ public final class WebSocketTransport implements Transport {
         liveSinceMs = -1;
         outstandingHeartbeats = 0;
         notLiveTicks = 0;
+        silenceTask = cancel(silenceTask);
         String reason = closeReason != null ? closeReason : "connection closed";
         closeReason = null;
         lastError = reason;
@@ -565,14 +618,16 @@ public final class WebSocketTransport implements Transport {
 
     // ---------------------------------------------------------------- inbound (loop)
 
-    void onFrame(Channel ch, String text) {
+    /** One text or binary frame (UTF-8 JSON); {@code content} is only valid during the call. */
+    void onFrame(Channel ch, ByteBuf content) {
         if (ch != channel) {
             return;
         }
         AgentMessage msg;
         try {
-            msg = MessageCodec.decode(text);
+            msg = decode(content);
         } catch (MessageFormatException e) {
+            String text = content.toString(StandardCharsets.UTF_8);
             LOG.warn("Cloud link: undecodable frame from the server ({}): {}", e.getMessage(), FhirRestClient.excerpt(text));
             for (TransportListener l : listeners) {
                 try {
@@ -664,13 +719,30 @@ public final class WebSocketTransport implements Transport {
 
     private Pending encode(AgentMessage message, Session s) {
         if (!message.has(AgentMessage.ACCESS_TOKEN)) {
-            return new Pending(null, MessageCodec.encode(message), 0, message.type(), message.callback());
+            return new Pending(null, MessageCodec.encodeToBytes(message), 0, message.type(), message.callback());
         }
         TokenManager.Token t = s.tokens().current();
         String token = t == null ? "placeholder" : t.value();
         long gen = t == null ? -1 : t.generation();
-        return new Pending(message, MessageCodec.encode(message.with(AgentMessage.ACCESS_TOKEN, token)), gen,
+        return new Pending(message, MessageCodec.encodeToBytes(message.with(AgentMessage.ACCESS_TOKEN, token)), gen,
                 message.type(), message.callback());
+    }
+
+    /**
+     * Parses the frame's bytes in place (no String). Only a frame that fails is decoded again as text, so anything the
+     * text path accepted (e.g. a binary frame with invalid UTF-8, read with replacement characters) still is, and
+     * errors carry the same messages as before.
+     */
+    private static AgentMessage decode(ByteBuf content) throws MessageFormatException {
+        try {
+            if (content.hasArray()) {
+                return MessageCodec.decode(content.array(), content.arrayOffset() + content.readerIndex(),
+                        content.readableBytes());
+            }
+            return MessageCodec.decode(new ByteBufInputStream(content.duplicate()));
+        } catch (MessageFormatException | UncheckedIOException e) {
+            return MessageCodec.decode(content.toString(StandardCharsets.UTF_8));
+        }
     }
 
     private void sendHeartbeatFrame(AgentMessage message) throws TransportException {
@@ -726,14 +798,16 @@ public final class WebSocketTransport implements Transport {
     }
 
     private void write(Channel ch, Pending p) {
-        String json = p.json();
+        byte[] json = p.json();
         if (p.message() != null) {
             TokenManager.Token t = session.tokens().current();
             if (t != null && t.generation() != p.tokenGeneration()) {
-                json = MessageCodec.encode(p.message().with(AgentMessage.ACCESS_TOKEN, t.value()));
+                json = MessageCodec.encodeToBytes(p.message().with(AgentMessage.ACCESS_TOKEN, t.value()));
             }
         }
-        ch.write(new TextWebSocketFrame(json)).addListener(f -> {
+        // Wrapped, not copied: the client-side frame encoder masks the payload into a pooled buffer anyway, and the
+        // array stays intact for a resend after a failed write.
+        ch.write(new TextWebSocketFrame(Unpooled.wrappedBuffer(json))).addListener(f -> {
             if (f.isSuccess()) {
                 pendingFrames.decrementAndGet();
                 pendingChars.addAndGet(-p.chars());

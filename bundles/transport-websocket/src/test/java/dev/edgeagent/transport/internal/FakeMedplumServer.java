@@ -57,6 +57,10 @@ final class FakeMedplumServer implements AutoCloseable {
     /** A token the server no longer accepts, as after a restart with new signing keys. */
     volatile String rejectedToken;
     volatile boolean answerHeartbeats = true;
+    /** Keep every socket open and keep reading, but send nothing at all (a hung server behind a live TCP path). */
+    volatile boolean silent;
+    /** When the server last wrote anything to an agent WebSocket (upgrade response included). */
+    volatile long lastWriteToAgentNanos;
     /** Accept the TCP connection and the upgrade request, but never answer it. */
     volatile boolean stallUpgrade;
     volatile int failLogins;
@@ -114,6 +118,7 @@ final class FakeMedplumServer implements AutoCloseable {
 
     void sendRaw(String text) {
         Channel ch = sockets.get(sockets.size() - 1);
+        lastWriteToAgentNanos = System.nanoTime();
         ch.writeAndFlush(new TextWebSocketFrame(text));
     }
 
@@ -208,6 +213,7 @@ final class FakeMedplumServer implements AutoCloseable {
                         .newHandshaker(req);
                 connection = connections.incrementAndGet();
                 sockets.add(ctx.channel());
+                lastWriteToAgentNanos = System.nanoTime();
                 handshaker.handshake(ctx.channel(), req);
                 return;
             }
@@ -274,11 +280,17 @@ final class FakeMedplumServer implements AutoCloseable {
                 return;
             }
             received.add(new Received(connection, m));
+            if (silent) {
+                return;
+            }
             if (m.type().equals(MessageTypes.CONNECT_REQUEST) && m.accessToken() != null && m.accessToken().equals(rejectedToken)) {
+                lastWriteToAgentNanos = System.nanoTime();
                 ctx.writeAndFlush(new TextWebSocketFrame(MessageCodec.encode(AgentMessage.error("Invalid access token", null))));
             } else if (m.type().equals(MessageTypes.CONNECT_REQUEST) && answerConnect) {
+                lastWriteToAgentNanos = System.nanoTime();
                 ctx.writeAndFlush(new TextWebSocketFrame(MessageCodec.encode(AgentMessage.of(MessageTypes.CONNECT_RESPONSE))));
             } else if (m.type().equals(MessageTypes.HEARTBEAT_REQUEST) && answerHeartbeats) {
+                lastWriteToAgentNanos = System.nanoTime();
                 ctx.writeAndFlush(new TextWebSocketFrame(MessageCodec.encode(AgentMessage.heartbeatResponse("9.9.9-test"))));
             }
         }

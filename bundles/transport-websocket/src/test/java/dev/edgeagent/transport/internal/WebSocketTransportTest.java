@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.edgeagent.api.config.ConfigException;
 import dev.edgeagent.api.message.AgentMessage;
 import dev.edgeagent.api.message.MessageTypes;
 import dev.edgeagent.api.ops.AgentVersion;
@@ -303,6 +304,119 @@ class WebSocketTransportTest {
         assertEquals(2, again.connection());
         assertTrue(transport.status().lastError().contains("no answer to 2 heartbeats"), transport.status().lastError());
         await("old socket closed", () -> server.openSockets() == 1);
+    }
+
+    /** Records when the link left LIVE/OPEN for CONNECTING, and the reason the transport gave at that moment. */
+    private static final class DropClock implements TransportListener {
+        final BlockingQueue<long[]> drops = new LinkedBlockingQueue<>();
+        final List<String> reasons = new CopyOnWriteArrayList<>();
+        volatile WebSocketTransport transport;
+        private LinkState last;
+
+        @Override
+        public void onMessage(AgentMessage message) {
+        }
+
+        @Override
+        public void onLinkState(LinkState state) {
+            if (state == LinkState.CONNECTING && (last == LinkState.LIVE || last == LinkState.OPEN)) {
+                reasons.add(transport == null ? null : transport.status().lastError());
+                drops.add(new long[] {System.nanoTime()});
+            }
+            last = state;
+        }
+    }
+
+    private DropClock startWithDropClock(Map<String, Object> config) {
+        DropClock clock = new DropClock();
+        transport = new WebSocketTransport(config, List.of(recorder, clock));
+        clock.transport = transport;
+        return clock;
+    }
+
+    @Test
+    void replacesALiveLinkWhoseServerFallsSilentWithinTheSilenceLimit() throws Exception {
+        Map<String, Object> c = config();
+        // Heartbeat supervision would need a third 0.5 s tick (>= 1 s of silence): under 1 s, only the read-idle guard acts.
+        c.put("heartbeatSeconds", "0.5");
+        c.put("linkSilenceSeconds", "0.6");
+        DropClock clock = startWithDropClock(c);
+        awaitLive();
+        server.silent = true;
+        long lastServerWrite = server.lastWriteToAgentNanos;
+        long[] drop = clock.drops.poll(WAIT, TimeUnit.MILLISECONDS);
+        assertNotNull(drop, "the silent link was not replaced");
+        server.silent = false;
+        long quietMs = TimeUnit.NANOSECONDS.toMillis(drop[0] - lastServerWrite);
+        assertTrue(quietMs >= 600, "dropped after only " + quietMs + " ms of silence");
+        assertTrue(quietMs < 1000, "silence detected after " + quietMs + " ms, limit 600 ms");
+        String reason = clock.reasons.get(0);
+        assertTrue(reason.startsWith("the server sent nothing for ") && reason.endsWith(" ms on an open socket (linkSilenceSeconds=0.6)"),
+                reason);
+        await("a second connection", () -> server.connections.get() >= 2);
+        awaitLive();
+        await("old socket closed", () -> server.openSockets() == 1);
+    }
+
+    @Test
+    void replacesAnOpenLinkWhoseServerNeverAnswersWithinTheSilenceLimit() throws Exception {
+        Map<String, Object> c = config();
+        // The not-live tick counter would need a third 0.5 s tick after OPEN (>= 1 s).
+        c.put("heartbeatSeconds", "0.5");
+        c.put("linkSilenceSeconds", "0.6");
+        server.silent = true;
+        DropClock clock = startWithDropClock(c);
+        FakeMedplumServer.Received first = next(MessageTypes.CONNECT_REQUEST);
+        assertEquals(1, first.connection());
+        long upgradeAnswered = server.lastWriteToAgentNanos;
+        long[] drop = clock.drops.poll(WAIT, TimeUnit.MILLISECONDS);
+        assertNotNull(drop, "the silent link was not replaced");
+        server.silent = false;
+        long quietMs = TimeUnit.NANOSECONDS.toMillis(drop[0] - upgradeAnswered);
+        assertTrue(quietMs >= 600 && quietMs < 1000, "silence detected after " + quietMs + " ms, limit 600 ms");
+        assertTrue(clock.reasons.get(0).contains("linkSilenceSeconds=0.6"), clock.reasons.get(0));
+        awaitLive();
+    }
+
+    @Test
+    void aServerThatAnswersHeartbeatsIsNotTakenForASilentOne() throws Exception {
+        Map<String, Object> c = config();
+        c.put("heartbeatSeconds", "0.2");
+        c.put("linkSilenceSeconds", "0.8");
+        start(c);
+        awaitLive();
+        Thread.sleep(1800);
+        assertEquals(1, server.connections.get());
+        assertEquals(LinkState.LIVE, transport.state());
+    }
+
+    @Test
+    void silenceLimitMustExceedTheHeartbeatPeriod() throws Exception {
+        Map<String, Object> c = config();
+        c.remove("heartbeatSeconds");
+        TransportSettings dflt = TransportSettings.parse(c);
+        assertEquals(25_000, dflt.linkSilenceMillis());
+        assertNull(dflt.linkSilenceWarning());
+
+        c.put("heartbeatSeconds", "30");
+        TransportSettings slowHeartbeat = TransportSettings.parse(c);
+        assertEquals(75_000, slowHeartbeat.linkSilenceMillis());
+        assertEquals("Configuration key 'linkSilenceSeconds' (25 s, the default) must be greater than 'heartbeatSeconds' (30 s),"
+                + " or a healthy but idle server would be taken for a dead one; using 75 s (2.5 heartbeats)",
+                slowHeartbeat.linkSilenceWarning());
+
+        c.put("heartbeatSeconds", "10");
+        c.put("linkSilenceSeconds", "10");
+        TransportSettings equal = TransportSettings.parse(c);
+        assertEquals(25_000, equal.linkSilenceMillis());
+        assertTrue(equal.linkSilenceWarning().startsWith("Configuration key 'linkSilenceSeconds' (10 s) must be greater"),
+                equal.linkSilenceWarning());
+
+        c.put("linkSilenceSeconds", "12.5");
+        assertEquals(12_500, TransportSettings.parse(c).linkSilenceMillis());
+        c.put("linkSilenceSeconds", "soon");
+        ConfigException e = assertThrows(ConfigException.class, () -> TransportSettings.parse(c));
+        assertEquals("Configuration key 'linkSilenceSeconds' must be a number, was 'soon'", e.getMessage());
     }
 
     @Test
