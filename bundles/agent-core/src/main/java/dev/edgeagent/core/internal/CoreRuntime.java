@@ -59,9 +59,14 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
     static final int MAX_PINGS = 16;
 
     /** Timers, injectable so tests run in milliseconds. */
-    record Timing(Duration responseTimeout, Duration purgeInterval, Duration loadRetryDelay, Duration dispatchTimeout) {
+    record Timing(Duration responseTimeout, Duration purgeInterval, Duration loadRetryDelay, Duration dispatchTimeout,
+                  Duration queueRescan) {
         static final Timing DEFAULT = new Timing(Duration.ofMinutes(5), Duration.ofSeconds(10), Duration.ofSeconds(30),
-                Duration.ofSeconds(60));
+                Duration.ofSeconds(60), Duration.ofSeconds(5));
+
+        Timing(Duration responseTimeout, Duration purgeInterval, Duration loadRetryDelay, Duration dispatchTimeout) {
+            this(responseTimeout, purgeInterval, loadRetryDelay, dispatchTimeout, DEFAULT.queueRescan);
+        }
 
         Timing(Duration responseTimeout, Duration purgeInterval, Duration loadRetryDelay) {
             this(responseTimeout, purgeInterval, loadRetryDelay, DEFAULT.dispatchTimeout);
@@ -190,7 +195,7 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
             public boolean fail(String callbackId, String reason) {
                 return router.relayFailure(callbackId, reason);
             }
-        }, timing.dispatchTimeout());
+        }, timing.dispatchTimeout(), timing.queueRescan());
         StoreAndForward prev = durable.getAndSet(q);
         if (prev != null) prev.close();
         q.setLive(live);

@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -56,8 +57,9 @@ import org.slf4j.LoggerFactory;
  *     key are delivered strictly in arrival order (each only after its predecessor settled, retries included);
  *     different keys go in parallel up to N. A message whose key fields are missing has the empty key.</li>
  * </ul>
- * Memory stays bounded whatever the queue depth: a dispatcher holds at most max(100, 2 × maxWorkers) waiting
- * messages and reads the next page by id cursor. The store is the source of truth; the dispatcher does not wait
+ * Memory stays bounded whatever the queue depth: a dispatcher holds about max(100, 2 × maxWorkers) waiting
+ * messages and reads the next page by id cursor (and from the start every few seconds, for messages an operator
+ * put back). The store is the source of truth; the dispatcher does not wait
  * for its bookkeeping writes (inflight/processed marks), which the store applies in order: a crash between the
  * server's answer and the processed mark means the message is sent once more (at least once, same MSH-10).
  */
@@ -99,14 +101,17 @@ final class StoreAndForward {
             }));
     private volatile boolean live;
     private volatile boolean closed;
+    private ScheduledFuture<?> rescanTask;
 
     /**
      * @param channelConfig the current configuration of a channel by name, or null when it is not configured
      *                      (then only the Agent settings apply)
+     * @param rescan        how often each channel's queue is read again from its start, so messages put back
+     *                      behind the read cursor (a failed message retried by an operator) are found
      */
     StoreAndForward(MessageStore store, ScheduledExecutorService executor, Supplier<Transport> transport,
                     Supplier<AgentSettings> settings, Function<String, ChannelConfig> channelConfig, Relay relay,
-                    Duration responseTimeout) {
+                    Duration responseTimeout, Duration rescan) {
         this.store = store;
         this.executor = executor;
         this.transport = transport;
@@ -114,6 +119,14 @@ final class StoreAndForward {
         this.channelConfig = channelConfig;
         this.relay = relay;
         this.responseTimeout = responseTimeout;
+        long every = Math.max(1, rescan.toMillis());
+        try {
+            rescanTask = executor.scheduleWithFixedDelay(() -> {
+                for (Dispatcher d : dispatchers.values()) d.rescan();
+            }, every, every, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // runtime stopping
+        }
     }
 
     MessageStore store() {
@@ -189,6 +202,7 @@ final class StoreAndForward {
 
     void close() {
         closed = true;
+        if (rescanTask != null) rescanTask.cancel(false);
         for (Dispatcher d : dispatchers.values()) d.stop();
     }
 
@@ -306,6 +320,9 @@ final class StoreAndForward {
     private final class Dispatcher {
         final String channel;
         final ArrayList<Waiting> buffer = new ArrayList<>();
+        final Set<Long> buffered = new HashSet<>();
+        /** Taken or settled while a page read was on its way: that page may show them in their old state. */
+        final Set<Long> touched = new HashSet<>();
         final TreeMap<Long, Attempt> active = new TreeMap<>();
         final Map<String, Attempt> byCallback = new HashMap<>();
         final Map<String, Integer> busyKeys = new HashMap<>();
@@ -345,6 +362,16 @@ final class StoreAndForward {
             for (Attempt a : active.values()) cancelTimer(a);
         }
 
+        /** Reads from the start again; what is already known is skipped, so this costs about one short page. */
+        void rescan() {
+            synchronized (this) {
+                if (stopped || closed || !live) return;
+                cursor = 0;
+                dirty = true;
+            }
+            run(this::pump);
+        }
+
         synchronized void linkLost() {
             for (Attempt a : active.values()) {
                 if (!a.sent) continue;
@@ -368,6 +395,8 @@ final class StoreAndForward {
                 int i = next(c.key());
                 if (i < 0) break;
                 Waiting w = buffer.remove(i);
+                buffered.remove(w.m.id());
+                if (reading) touched.add(w.m.id());
                 Attempt a = new Attempt(w.m, c.key() == null ? null : w.key(c.key()));
                 active.put(w.m.id(), a);
                 byCallback.put(w.m.callbackId(), a);
@@ -379,8 +408,8 @@ final class StoreAndForward {
             if (reading || !dirty || room <= 0) return;
             reading = true;
             dirty = false;
-            int limit = Math.min(room, PAGE);
-            store.pending(channel, cursor, limit).whenComplete((page, e) -> run(() -> onPage(page, limit, e)));
+            touched.clear();
+            store.pending(channel, cursor, PAGE).whenComplete((page, e) -> run(() -> onPage(page, PAGE, e)));
         }
 
         private boolean awaitingResend() {
@@ -406,10 +435,11 @@ final class StoreAndForward {
                 return;
             }
             for (StoredMessage m : page) {
-                // A message already in flight (e.g. read again after a reload) is not taken twice.
-                if (!active.containsKey(m.id())) buffer.add(new Waiting(m));
+                // After a rescan the page starts with what is already in flight or waiting: not taken twice.
+                if (!active.containsKey(m.id()) && !touched.contains(m.id()) && buffered.add(m.id())) buffer.add(new Waiting(m));
                 cursor = Math.max(cursor, m.id());
             }
+            touched.clear();
             // A full page means more may follow even without a new append.
             if (page.size() >= limit) dirty = true;
             pump();
@@ -500,6 +530,7 @@ final class StoreAndForward {
 
         private void settle(Attempt a) {
             cancelTimer(a);
+            if (reading) touched.add(a.m.id());
             active.remove(a.m.id());
             byCallback.remove(a.m.callbackId());
             inflight.remove(a.m.callbackId());

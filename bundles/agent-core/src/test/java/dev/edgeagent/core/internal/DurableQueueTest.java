@@ -28,8 +28,9 @@ class DurableQueueTest extends RuntimeFixture {
     void durableRuntime() {
         rt.close();
         // Dispatch timeout short so a retry happens in the test; the submission purge stays long.
+        // Frequent rescans so every test also checks that re-reading the queue never sends a message twice.
         rt = new CoreRuntime(null, home, new CoreRuntime.Timing(RESPONSE_TIMEOUT, Duration.ofMillis(20), Duration.ofMillis(50),
-                Duration.ofMillis(150)), clock::get);
+                Duration.ofMillis(150), Duration.ofMillis(30)), clock::get);
         rt.configure(bootstrap());
         store = new FakeStore();
     }
@@ -520,5 +521,24 @@ class DurableQueueTest extends RuntimeFixture {
                 "Channel 'adt': Invalid retryMode value 'sometimes'; expected one of none, normal, guaranteed. Ignoring.").size());
         assertEquals(1, LogCapture.containing("WARN", "Invalid channelLogicalChannelKey setting 'PID'; expected").size(),
                 "an Agent setting is reported once, not per channel");
+    }
+
+    @Test
+    void aFailedMessagePutBackByAnOperatorIsSentAgain() throws Exception {
+        FakeChannel adt = liveAt("mllp://0.0.0.0:2575?retryMode=none", Map.of());
+        Submission a = submitBody(adt, "A", adt("A", "P"), true);
+        assertThrows(ExecutionException.class, () -> now(a.reply()));
+        Submission b = submitBody(adt, "B", adt("B", "P"), true);
+        answer(sentId("B").callback(), 200, "ACK-B");
+        Fakes.await("B processed", () -> store.row("B").state == MessageState.PROCESSED);
+        synchronized (store) { // what QueueAdmin.retry does: queued again, attempts reset, behind the read cursor
+            store.row("A").state = MessageState.QUEUED;
+            store.row("A").attempts = 0;
+        }
+        Fakes.await("A sent again", () -> sentIds().stream().filter("A #1"::equals).count() == 2);
+        answer(a.callback() + "#1", 200, "ACK-A");
+        Fakes.await("A processed", () -> store.row("A").state == MessageState.PROCESSED);
+        Thread.sleep(100); // several rescans
+        assertEquals(List.of("A #1", "B #1", "A #1"), sentIds(), "nothing sent twice by the rescans");
     }
 }
