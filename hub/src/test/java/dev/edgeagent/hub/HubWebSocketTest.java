@@ -155,6 +155,29 @@ class HubWebSocketTest {
         }
     }
 
+    /** Frames are parsed from and written as UTF-8 bytes: non-ASCII and non-BMP text must survive both ways. */
+    @Test
+    void binaryFramesAndNonAsciiTextRoundTrip() throws Exception {
+        try (FakeAgent a = FakeAgent.connected(hub, "agent-1", token)) {
+            String msg = "MSH|^~\\&|Grüße😀|MCM|LABADT|MCM|198808181126||ADT^A01|MSG-é|P|2.5\rPID|||Ω";
+            ObjectNode req = transmit("adt-in", HL7, msg);
+            a.sendBinary(MAPPER.writeValueAsBytes(req));
+            JsonNode r = a.next("agent:transmit:response");
+            assertEquals(200, r.path("statusCode").asInt(), r.toString());
+            String[] msh = r.path("body").asText().split("\r")[0].split("\\|", -1);
+            assertEquals("Grüße😀", msh[4], "sender echoed as receiver in the ACK");
+            assertTrue(r.path("body").asText().contains("MSA|AA|MSG-é"), r.toString());
+
+            // Invalid UTF-8 in a binary frame is still read with replacement characters, as before.
+            byte[] bad = "{\"type\":\"agent:frobnicate?\"}".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            bad[bad.length - 3] = (byte) 0xFF;
+            a.sendBinary(bad);
+            assertEquals("Unknown message type: agent:frobnicate\uFFFD", a.next("agent:error").path("body").asText());
+            a.sendBinary("{oops".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            assertTrue(a.next("agent:error").path("body").asText().startsWith("Invalid message: not valid JSON"));
+        }
+    }
+
     @Test
     void badFramesDoNotKillTheSocket() throws Exception {
         try (FakeAgent a = FakeAgent.connected(hub, "agent-1", token)) {

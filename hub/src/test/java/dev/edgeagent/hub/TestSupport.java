@@ -128,6 +128,10 @@ final class TestSupport {
             ws.sendText(text, true).get(5, TimeUnit.SECONDS);
         }
 
+        void sendBinary(byte[] payload) throws Exception {
+            ws.sendBinary(java.nio.ByteBuffer.wrap(payload), true).get(5, TimeUnit.SECONDS);
+        }
+
         /** Next frame, skipping server heartbeat requests unless asked for. */
         JsonNode next(String expectedType) throws Exception {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
