@@ -184,6 +184,23 @@ public final class Hub implements AutoCloseable {
         return agents.isConnected(agentId);
     }
 
+    /** Accepted connect requests from this agent since start (reconnects included); 0 if it never connected. */
+    public long connectCount(String agentId) {
+        return agents.connectCount(agentId);
+    }
+
+    /**
+     * Makes the agent's current socket silent for {@code seconds} (0 ends every silence of this agent), as
+     * {@code POST /hub/admin/silence} does; returns false when the agent has no socket and seconds &gt; 0.
+     */
+    public boolean silenceAgent(String agentId, long seconds) {
+        if (seconds <= 0) {
+            agents.endSilence(agentId);
+            return true;
+        }
+        return agents.silence(agentId, seconds) != null;
+    }
+
     /** The version reported by the agent's last heartbeat response, or {@code unknown}. */
     public String agentVersion(String agentId) {
         AgentInfo info = agents.info(agentId);

@@ -172,6 +172,14 @@ final class TestSupport {
             return null;
         }
 
+        /** Pongs land in the inbox as {"type":"pong"}, so a test can see whether the hub answered a ping. */
+        @Override
+        public CompletionStage<?> onPong(WebSocket webSocket, java.nio.ByteBuffer message) {
+            inbox.add(MAPPER.createObjectNode().put("type", "pong"));
+            webSocket.request(1);
+            return null;
+        }
+
         @Override
         public void close() {
             ws.abort();

@@ -3,12 +3,14 @@ package dev.edgeagent.hub.internal;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.net.InetAddress;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,6 +31,10 @@ public final class AgentHub {
     private final ConcurrentHashMap<String, AgentSocket> sockets = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, AgentInfo> infos = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, CompletableFuture<ObjectNode>> pending = new ConcurrentHashMap<>();
+    /** Accepted agent:connect:request per agent id since start, reconnects included. */
+    private final ConcurrentHashMap<String, AtomicLong> connects = new ConcurrentHashMap<>();
+    /** Sockets ever silenced and not yet closed, so that seconds=0 can also reach one that is no longer current. */
+    private final Set<AgentSocket> silenced = ConcurrentHashMap.newKeySet();
 
     public AgentHub(FhirStore store, TokenService tokens, MessageRing ring, ScheduledExecutorService scheduler,
             long heartbeatMs, String version) {
@@ -59,6 +65,7 @@ public final class AgentHub {
     }
 
     void connected(String agentId, AgentSocket socket) {
+        connects.computeIfAbsent(agentId, k -> new AtomicLong()).incrementAndGet();
         AgentSocket previous = sockets.put(agentId, socket);
         if (previous != null && previous != socket) {
             LOG.info("Agent {} reconnected from {}; the socket from {} no longer receives server messages",
@@ -134,6 +141,45 @@ public final class AgentHub {
                     Json.text(message, "type"), callback, timeoutMs);
         }
         return f;
+    }
+
+    /** Accepted connect requests from this agent since the hub started (0 if none). */
+    public long connectCount(String agentId) {
+        AtomicLong n = connects.get(agentId);
+        return n == null ? 0 : n.get();
+    }
+
+    /**
+     * Silences the agent's current socket for {@code seconds} (see {@link AgentSocket#silence}); returns its
+     * remote address, or null when the agent has no socket. The agent's later sockets are served normally.
+     */
+    public String silence(String agentId, long seconds) {
+        AgentSocket s = sockets.get(agentId);
+        if (s == null) {
+            return null;
+        }
+        silenced.add(s);
+        s.silence(seconds);
+        return s.remote();
+    }
+
+    /** Ends the silence of every socket of this agent (current or not); returns how many were still silenced. */
+    public int endSilence(String agentId) {
+        int ended = 0;
+        for (AgentSocket s : silenced) {
+            if (agentId.equals(s.agentId())) {
+                if (s.silenced()) {
+                    ended++;
+                }
+                s.silence(0);
+                silenced.remove(s);
+            }
+        }
+        return ended;
+    }
+
+    void forgetSilenced(AgentSocket socket) {
+        silenced.remove(socket);
     }
 
     public int pendingCount() {

@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
 import org.eclipse.jetty.websocket.common.WebSocketSession;
@@ -32,6 +33,10 @@ public final class AgentSocket implements Session.Listener.AutoDemanding {
     private volatile String remote = "?";
     private volatile String agentId;
     private volatile ScheduledFuture<?> heartbeats;
+    /** System.nanoTime() at which a test-induced silence ends; 0 = not silenced (see {@link #silence}). */
+    private volatile long silentUntilNanos;
+    private final AtomicLong silencedOut = new AtomicLong();
+    private final AtomicLong silencedIn = new AtomicLong();
 
     AgentSocket(AgentHub hub) {
         this.hub = hub;
@@ -39,6 +44,45 @@ public final class AgentSocket implements Session.Listener.AutoDemanding {
 
     String remote() {
         return remote;
+    }
+
+    String agentId() {
+        return agentId;
+    }
+
+    /**
+     * Simulates a hung server on this socket only (test/ops control): for {@code seconds} nothing is sent (no
+     * heartbeats, replies, pongs) and every received frame is ignored, while TCP stays open. 0 ends it.
+     */
+    void silence(long seconds) {
+        if (seconds <= 0) {
+            boolean was = silenced();
+            silentUntilNanos = 0;
+            if (was) {
+                LOG.info("Agent socket {} ({}): silence ended early ({} frames not sent, {} received frames ignored)",
+                        agentLabel(), remote, silencedOut.get(), silencedIn.get());
+            }
+            return;
+        }
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        silentUntilNanos = until == 0 ? 1 : until;
+        LOG.info("Agent socket {} ({}): silenced for {} s: the hub neither sends on nor reads from this socket",
+                agentLabel(), remote, seconds);
+    }
+
+    boolean silenced() {
+        long until = silentUntilNanos;
+        return until != 0 && System.nanoTime() - until < 0;
+    }
+
+    /** True (and counted) when a received frame must be ignored because the socket is silenced. */
+    private boolean ignoreInbound() {
+        if (!silenced()) {
+            return false;
+        }
+        silencedIn.incrementAndGet();
+        LOG.debug("Agent socket {} ({}): silenced, received frame ignored", agentLabel(), remote);
+        return true;
     }
 
     @Override
@@ -51,6 +95,9 @@ public final class AgentSocket implements Session.Listener.AutoDemanding {
 
     @Override
     public void onWebSocketText(String text) {
+        if (ignoreInbound()) {
+            return;
+        }
         JsonNode parsed;
         try {
             parsed = Json.READER.readTree(text);
@@ -63,6 +110,10 @@ public final class AgentSocket implements Session.Listener.AutoDemanding {
 
     @Override
     public void onWebSocketBinary(ByteBuffer payload, Callback callback) {
+        if (ignoreInbound()) {
+            callback.succeed();
+            return;
+        }
         // The agent protocol allows binary frames carrying UTF-8 JSON: parsed from the bytes; only a frame that fails
         // is read again as text, so invalid UTF-8 is still read with replacement characters as before.
         JsonNode parsed = null;
@@ -83,6 +134,16 @@ public final class AgentSocket implements Session.Listener.AutoDemanding {
         onParsed(parsed);
     }
 
+    /** Declared so that Jetty does not answer pings by itself: a silenced socket must not even pong. */
+    @Override
+    public void onWebSocketPing(ByteBuffer payload) {
+        Session s = session;
+        if (ignoreInbound() || s == null || !s.isOpen()) {
+            return;
+        }
+        s.sendPong(payload, Callback.from(() -> { }, e -> LOG.debug("Pong to {} failed: {}", agentLabel(), e.toString())));
+    }
+
     private void onParsed(JsonNode parsed) {
         try {
             handle(parsed);
@@ -97,6 +158,11 @@ public final class AgentSocket implements Session.Listener.AutoDemanding {
         ScheduledFuture<?> hb = heartbeats;
         if (hb != null) {
             hb.cancel(false);
+        }
+        hub.forgetSilenced(this);
+        if (silentUntilNanos != 0) {
+            LOG.info("Agent socket {} ({}) closed while silenced or after a silence ({} frames not sent, {} received"
+                    + " frames ignored)", agentLabel(), remote, silencedOut.get(), silencedIn.get());
         }
         String id = agentId;
         if (id != null) {
@@ -286,6 +352,11 @@ public final class AgentSocket implements Session.Listener.AutoDemanding {
     }
 
     void send(ObjectNode message) {
+        if (silenced()) {
+            silencedOut.incrementAndGet();
+            LOG.debug("Agent socket {} ({}): silenced, {} not sent", agentLabel(), remote, Json.text(message, "type"));
+            return;
+        }
         Session s = session;
         if (s == null || !s.isOpen()) {
             String type = Json.text(message, "type");

@@ -259,7 +259,8 @@ public final class HttpApi extends Handler.Abstract {
                 agents.infos().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
                     ObjectNode o = arr.addObject().put("agentId", e.getKey())
                             .put("connected", agents.isConnected(e.getKey()))
-                            .put("status", e.getValue().status()).put("version", e.getValue().version());
+                            .put("status", e.getValue().status()).put("version", e.getValue().version())
+                            .put("connects", agents.connectCount(e.getKey()));
                     if (e.getValue().lastUpdated() != null) {
                         o.put("lastUpdated", e.getValue().lastUpdated());
                     }
@@ -270,9 +271,45 @@ public final class HttpApi extends Handler.Abstract {
                 });
                 return Reply.json(200, arr);
             }
+            case "/hub/admin/silence":
+                return silence(c);
             default:
                 throw new HubException(404, "not-found", "Not found: " + c.path());
         }
+    }
+
+    /** Longest silence accepted: a day covers any test; beyond that a typo is more likely than intent. */
+    private static final long MAX_SILENCE_SECONDS = 86_400;
+
+    /** Test/ops control: make the hub play a hung server towards one agent socket (see README). */
+    private Reply silence(Call c) {
+        if (!"POST".equals(c.method())) {
+            throw new HubException(405, "not-supported", "Use POST for /hub/admin/silence");
+        }
+        String agentId = first(c.query(), "agent");
+        if (agentId == null || agentId.isEmpty()) {
+            throw HubException.badRequest("Missing query parameter 'agent' (the Agent id to silence)");
+        }
+        String sec = first(c.query(), "seconds");
+        long seconds;
+        try {
+            seconds = sec == null ? -1 : Long.parseLong(sec.trim());
+        } catch (NumberFormatException e) {
+            seconds = -1;
+        }
+        if (seconds < 0 || seconds > MAX_SILENCE_SECONDS) {
+            throw HubException.badRequest("Query parameter 'seconds' must be an integer from 0 (end the silence) to "
+                    + MAX_SILENCE_SECONDS + ", got '" + sec + "'");
+        }
+        ObjectNode out = Json.object().put("agentId", agentId).put("seconds", seconds);
+        if (seconds == 0) {
+            return Reply.json(200, out.put("ended", agents.endSilence(agentId)));
+        }
+        String remote = agents.silence(agentId, seconds);
+        if (remote == null) {
+            throw new HubException(404, "not-found", "Agent " + agentId + " has no open WebSocket on this hub");
+        }
+        return Reply.json(200, out.put("remoteAddress", remote));
     }
 
     private CompletableFuture<Reply> fhir(Call c, String rest) {

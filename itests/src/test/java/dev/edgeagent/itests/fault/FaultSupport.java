@@ -359,6 +359,37 @@ final class FaultSupport {
             return out;
         }
 
+        /** Connect requests the running hub accepted from this agent (reconnects included); 0 when stopped. */
+        synchronized long connectCount(String agentId) {
+            return hub == null ? 0 : hub.connectCount(agentId);
+        }
+
+        /**
+         * {@code POST /hub/admin/silence} over HTTP, as an operator would: the agent's current socket gets nothing
+         * and is ignored for {@code seconds} (0 ends it). Returns the hub's JSON answer; fails on a non-200.
+         */
+        String silence(String agentId, int seconds) throws Exception {
+            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+            String base = "http://127.0.0.1:" + port + "/";
+            java.net.http.HttpResponse<String> tok = http.send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(base + "oauth2/token")).header("Content-Type", "application/x-www-form-urlencoded")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString("grant_type=client_credentials&client_id="
+                            + CLIENT_ID + "&client_secret=" + CLIENT_SECRET)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            java.util.regex.Matcher m = Pattern.compile("\"access_token\"\\s*:\\s*\"([^\"]+)\"").matcher(tok.body());
+            if (tok.statusCode() != 200 || !m.find()) {
+                throw new IllegalStateException("hub token request failed: " + tok.statusCode() + " " + tok.body());
+            }
+            java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+                    base + "hub/admin/silence?agent=" + agentId + "&seconds=" + seconds)).header("Authorization", "Bearer "
+                    + m.group(1)).POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 200) {
+                throw new IllegalStateException("POST /hub/admin/silence failed: " + r.statusCode() + " " + r.body());
+            }
+            return r.body();
+        }
+
         /** Cheap count, for polling before the full check. */
         synchronized long total() {
             return earlier.size() + (hub == null ? 0 : hub.totalReceived());

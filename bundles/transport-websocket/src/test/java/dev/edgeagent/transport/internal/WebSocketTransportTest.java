@@ -395,13 +395,13 @@ class WebSocketTransportTest {
         Map<String, Object> c = config();
         c.remove("heartbeatSeconds");
         TransportSettings dflt = TransportSettings.parse(c);
-        assertEquals(25_000, dflt.linkSilenceMillis());
+        assertEquals(20_000, dflt.linkSilenceMillis());
         assertNull(dflt.linkSilenceWarning());
 
         c.put("heartbeatSeconds", "30");
         TransportSettings slowHeartbeat = TransportSettings.parse(c);
         assertEquals(75_000, slowHeartbeat.linkSilenceMillis());
-        assertEquals("Configuration key 'linkSilenceSeconds' (25 s, the default) must be greater than 'heartbeatSeconds' (30 s),"
+        assertEquals("Configuration key 'linkSilenceSeconds' (20 s, the default) must be greater than 'heartbeatSeconds' (30 s),"
                 + " or a healthy but idle server would be taken for a dead one; using 75 s (2.5 heartbeats)",
                 slowHeartbeat.linkSilenceWarning());
 
