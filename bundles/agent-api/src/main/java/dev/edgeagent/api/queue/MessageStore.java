@@ -6,9 +6,11 @@ import java.util.Set;
 import java.util.concurrent.CompletionStage;
 
 /**
- * Durable storage of device messages on their way to the server. Writes are applied in call order; a stage
- * completes only once its change is on disk (implementations commit concurrent calls together, so waiting is
- * cheap under load). Every stage fails with an exception whose message tells an operator what went wrong
+ * Durable storage of device messages on their way to the server. Writes are applied in call order. An
+ * {@link #append} stage completes only once the message is on disk (fsync'd; implementations commit concurrent
+ * calls together, so waiting is cheap under load). State changes (in flight, processed, requeued) may become
+ * durable later, with the next append's commit: after a crash such a message can be delivered again, never lost
+ * (at-least-once, same message id). Every stage fails with an exception whose message tells an operator what went wrong
  * (e.g. the disk is full) — a failed {@link #append} means the message was NOT stored. An implementation
  * recovers by itself when the cause goes away.
  * <p>

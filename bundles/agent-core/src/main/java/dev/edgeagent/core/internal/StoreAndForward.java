@@ -147,7 +147,11 @@ final class StoreAndForward {
         CompletionStage<Intake> stored = m.messageId() == null
                 ? store.append(nm).thenApply(Intake::stored) : store.appendUnlessDuplicate(nm);
         return stored.whenComplete((in, e) -> {
-            if (e == null && !in.isDuplicate()) dispatcher(channel).wake();
+            // The row is known in full here: handing it over saves the dispatcher reading it back from the store.
+            if (e == null && !in.isDuplicate()) {
+                dispatcher(channel).offer(new StoredMessage(in.id(), channel, nm.remote(), nm.contentType(), nm.body(),
+                        nm.messageId(), nm.callbackId(), MessageState.QUEUED, 0, System.currentTimeMillis()));
+            }
         });
     }
 
@@ -327,6 +331,11 @@ final class StoreAndForward {
         final Map<String, Attempt> byCallback = new HashMap<>();
         final Map<String, Integer> busyKeys = new HashMap<>();
         long cursor;
+        /**
+         * Every pending row up to {@code cursor} is known (waiting, active or settled): the last page read was short
+         * and nothing was missed since, so appends handed over by {@link #offer} may go straight into the buffer.
+         */
+        boolean caughtUp;
         boolean reading;
         boolean dirty = true;
         boolean stopped;
@@ -352,6 +361,7 @@ final class StoreAndForward {
 
         void wake() {
             synchronized (this) {
+                caughtUp = false;
                 dirty = true;
             }
             run(this::pump);
@@ -362,11 +372,36 @@ final class StoreAndForward {
             for (Attempt a : active.values()) cancelTimer(a);
         }
 
+        /**
+         * A message just appended: buffered directly when nothing can be missed by doing so, otherwise left to the
+         * next page read (which must then start at or below it).
+         */
+        void offer(StoredMessage m) {
+            synchronized (this) {
+                int room = Math.max(PAGE, 2 * config().maxWorkers()) - buffer.size();
+                if (caughtUp && !reading && room > 0 && !stopped) {
+                    if (!active.containsKey(m.id()) && buffered.add(m.id())) {
+                        // Appends of one channel usually complete in id order; a rare late one goes to its place.
+                        int i = buffer.size();
+                        while (i > 0 && buffer.get(i - 1).m.id() > m.id()) i--;
+                        buffer.add(i, new Waiting(m));
+                    }
+                    cursor = Math.max(cursor, m.id());
+                } else {
+                    caughtUp = false;
+                    dirty = true;
+                    if (m.id() <= cursor) cursor = m.id() - 1;
+                }
+            }
+            run(this::pump);
+        }
+
         /** Reads from the start again; what is already known is skipped, so this costs about one short page. */
         void rescan() {
             synchronized (this) {
                 if (stopped || closed || !live) return;
                 cursor = 0;
+                caughtUp = false;
                 dirty = true;
             }
             run(this::pump);
@@ -442,6 +477,7 @@ final class StoreAndForward {
             touched.clear();
             // A full page means more may follow even without a new append.
             if (page.size() >= limit) dirty = true;
+            else if (!dirty) caughtUp = true; // dirty: an append was not taken while this page was on its way
             pump();
         }
 

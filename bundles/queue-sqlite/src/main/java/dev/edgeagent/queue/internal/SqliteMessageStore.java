@@ -38,6 +38,9 @@ import org.sqlite.SQLiteDataSource;
 
 /**
  * {@link MessageStore} on one SQLite file (WAL, {@code synchronous=FULL}: a commit survives power loss).
+ * Only batches holding an append (or an operator action) pay for that fsync; batches of dispatcher bookkeeping
+ * and reads commit with {@code synchronous=NORMAL}, and marks linger briefly to share the next commit, so delivery
+ * does not starve intake (see {@link Kind}).
  * <p>
  * Every operation, reads included, runs on one writer thread that owns the only connection: it drains
  * whatever is waiting, applies it in one transaction, commits once (one fsync) and only then completes the
@@ -58,6 +61,8 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
     }
 
     private interface Op {
+        Kind kind();
+
         void apply(Connection c) throws SQLException;
 
         void succeed();
@@ -70,12 +75,16 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
     private final BlockingQueue<Op> ops = new ArrayBlockingQueue<>(MAX_WAITING_OPS);
     private final Thread writer;
     private final AtomicLong commits = new AtomicLong();
+    private final AtomicLong fullCommits = new AtomicLong();
     private volatile Retention retention = Retention.DEFAULT;
     private volatile boolean closed;
     private volatile long lastSweepAt = -1;
     private volatile long lastSweepDeleted = -1;
     private volatile boolean sizeWarned;
     private Connection conn; // writer thread only
+    /** Hot statements compiled once per connection (preparing costs more than running them). Writer thread only. */
+    private final Map<String, PreparedStatement> statements = new java.util.HashMap<>();
+    private boolean connFull; // the connection's current synchronous mode; writer thread only
 
     SqliteMessageStore(Path dbPath, LongSupplier clock) {
         this.dbPath = dbPath.toAbsolutePath();
@@ -102,36 +111,54 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
         return commits.get();
     }
 
+    /** Commits made with {@code synchronous=FULL} (those holding an append); the rest skipped the fsync. */
+    long fullCommitCount() {
+        return fullCommits.get();
+    }
+
+    /**
+     * The {@code PRAGMA synchronous} value (2 = FULL, 1 = NORMAL) in effect for a batch holding one op of the
+     * given kind, read inside that batch: evidence for tests that the mode switch reaches SQLite.
+     */
+    CompletionStage<Integer> synchronousInBatch(boolean durable) {
+        return submit(durable ? DURABLE : READ, "read the synchronous mode", c -> {
+            try (Statement st = c.createStatement()) {
+                return (int) single(st, "PRAGMA synchronous");
+            }
+        });
+    }
+
     // ------------------------------------------------------------------ MessageStore
 
     @Override
     public CompletionStage<Long> append(NewMessage m) {
         long now = clock.getAsLong();
-        return submit("store message " + describe(m), c -> insert(c, m, now));
+        return submit(DURABLE, "store message " + describe(m), c -> insert(this, c, m, now));
     }
 
     @Override
     public CompletionStage<Intake> appendUnlessDuplicate(NewMessage m) {
         long now = clock.getAsLong();
         // One op on the single writer thread: no other insert can slip between the lookup and the insert.
-        return submit("store message " + describe(m), c -> {
+        return submit(DURABLE, "store message " + describe(m), c -> {
             PriorMessage prior = m.messageId() == null ? null : findPrior(c, m.channel(), m.messageId(), now);
-            return prior != null ? Intake.duplicate(prior) : Intake.stored(insert(c, m, now));
+            return prior != null ? Intake.duplicate(prior) : Intake.stored(insert(this, c, m, now));
         });
     }
 
     @Override
     public CompletionStage<Optional<PriorMessage>> findActiveOrRecent(String channel, String messageId) {
         long now = clock.getAsLong();
-        return submit("look up message " + messageId + " of channel '" + channel + "'",
+        return submit(READ, "look up message " + messageId + " of channel '" + channel + "'",
                 c -> Optional.ofNullable(findPrior(c, channel, messageId, now)));
     }
 
     private PriorMessage findPrior(Connection c, String channel, String messageId, long now) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT id, channel, remote, content_type, body, message_id,"
+        PreparedStatement ps = cached(c, "SELECT id, channel, remote, content_type, body, message_id,"
                 + " callback_id, state, attempt_count, received_at, server_status, server_body FROM messages"
                 + " WHERE channel=? AND message_id=? AND (state IN ('queued','inflight')"
-                + " OR (state='processed' AND processed_at>=?)) ORDER BY id DESC LIMIT 1")) {
+                + " OR (state='processed' AND processed_at>=?)) ORDER BY id DESC LIMIT 1");
+        {
             ps.setString(1, channel);
             ps.setString(2, messageId);
             ps.setLong(3, now - TimeUnit.DAYS.toMillis(retention.processedDays()));
@@ -147,10 +174,10 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
         }
     }
 
-    private static long insert(Connection c, NewMessage m, long now) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO messages(channel, remote, content_type, body,"
-                + " message_id, callback_id, state, attempt_count, received_at, updated_at) VALUES (?,?,?,?,?,?,'queued',0,?,?)",
-                Statement.RETURN_GENERATED_KEYS)) {
+    private static long insert(SqliteMessageStore s, Connection c, NewMessage m, long now) throws SQLException {
+        PreparedStatement ps = s.cached(c, "INSERT INTO messages(channel, remote, content_type, body,"
+                + " message_id, callback_id, state, attempt_count, received_at, updated_at) VALUES (?,?,?,?,?,?,'queued',0,?,?)");
+        {
             ps.setString(1, m.channel());
             ps.setString(2, m.remote());
             ps.setString(3, m.contentType());
@@ -160,9 +187,9 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
             ps.setLong(7, now);
             ps.setLong(8, now);
             ps.executeUpdate();
-            try (ResultSet rs = ps.getGeneratedKeys()) {
-                rs.next();
-                return rs.getLong(1);
+            // Same connection, writer thread only: nothing else can insert in between.
+            try (Statement st = c.createStatement()) {
+                return single(st, "SELECT last_insert_rowid()");
             }
         }
     }
@@ -182,9 +209,10 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
     @Override
     public CompletionStage<Void> markDelivered(long id, int statusCode, String responseBody) {
         long now = clock.getAsLong();
-        return submit("mark message " + id + " processed", c -> {
-            try (PreparedStatement ps = c.prepareStatement("UPDATE messages SET state='processed', server_status=?,"
-                    + " server_body=?, updated_at=?, processed_at=? WHERE id=?")) {
+        return submit(MARK, "mark message " + id + " processed", c -> {
+            PreparedStatement ps = cached(c, "UPDATE messages SET state='processed', server_status=?,"
+                    + " server_body=?, updated_at=?, processed_at=? WHERE id=?");
+            {
                 ps.setInt(1, statusCode);
                 ps.setString(2, responseBody);
                 ps.setLong(3, now);
@@ -199,7 +227,7 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
     @Override
     public CompletionStage<Void> markFailed(long id, String reason) {
         long now = clock.getAsLong();
-        return submit("mark message " + id + " failed", c -> {
+        return submit(MARK, "mark message " + id + " failed", c -> {
             try (PreparedStatement ps = c.prepareStatement(
                     "UPDATE messages SET state='failed', last_error=?, updated_at=?, processed_at=? WHERE id=?")) {
                 ps.setString(1, reason);
@@ -214,11 +242,12 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
 
     @Override
     public CompletionStage<List<StoredMessage>> pending(String channel, long afterId, int limit) {
-        return submit("read pending messages of channel '" + channel + "'", c -> {
+        return submit(READ, "read pending messages of channel '" + channel + "'", c -> {
             // The WHERE clause repeats the partial index's condition word for word so SQLite uses it.
-            try (PreparedStatement ps = c.prepareStatement("SELECT id, channel, remote, content_type, body, message_id,"
+            PreparedStatement ps = cached(c, "SELECT id, channel, remote, content_type, body, message_id,"
                     + " callback_id, state, attempt_count, received_at FROM messages"
-                    + " WHERE state IN ('queued','inflight') AND channel=? AND id>? ORDER BY id LIMIT ?")) {
+                    + " WHERE state IN ('queued','inflight') AND channel=? AND id>? ORDER BY id LIMIT ?");
+            {
                 ps.setString(1, channel);
                 ps.setLong(2, afterId);
                 ps.setInt(3, Math.max(1, limit));
@@ -237,7 +266,7 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
 
     @Override
     public CompletionStage<Set<String>> channelsWithPending() {
-        return submit("list channels with pending messages", c -> {
+        return submit(READ, "list channels with pending messages", c -> {
             Set<String> out = new LinkedHashSet<>();
             try (Statement st = c.createStatement();
                  ResultSet rs = st.executeQuery("SELECT DISTINCT channel FROM messages WHERE state IN ('queued','inflight')")) {
@@ -249,7 +278,7 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
 
     @Override
     public CompletionStage<QueueStats> stats() {
-        return submit("read queue statistics", c -> {
+        return submit(READ, "read queue statistics", c -> {
             Map<MessageState, Long> total = zeroCounts();
             Map<String, Map<MessageState, Long>> perChannel = new TreeMap<>();
             Map<String, Long> oldest = new TreeMap<>();
@@ -271,7 +300,7 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
 
     @Override
     public CompletionStage<Long> sweep() {
-        return submit("retention sweep", this::sweep);
+        return submit(DURABLE, "retention sweep", this::sweep);
     }
 
     private static Map<MessageState, Long> zeroCounts() {
@@ -289,7 +318,7 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
 
     @Override
     public CompletionStage<Optional<Entry>> get(long id) {
-        return submit("read message " + id, c -> {
+        return submit(READ, "read message " + id, c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT " + ENTRY_COLUMNS + " FROM messages WHERE id=?")) {
                 ps.setLong(1, id);
                 try (ResultSet rs = ps.executeQuery()) {
@@ -302,7 +331,7 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
     @Override
     public CompletionStage<List<Entry>> failed(String channel, long afterId, int limit) {
         Selection sel = Selection.failed(channel);
-        return submit("list failed messages" + sel.label, c -> {
+        return submit(READ, "list failed messages" + sel.label, c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT " + ENTRY_COLUMNS + " FROM messages WHERE " + sel.where
                     + " AND id>? ORDER BY id LIMIT ?")) {
                 int i = sel.bind(ps);
@@ -358,7 +387,7 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
 
     private CompletionStage<Integer> retry(Selection sel) {
         long now = clock.getAsLong();
-        CompletionStage<Integer> done = submit("requeue failed messages" + sel.label, c -> {
+        CompletionStage<Integer> done = submit(DURABLE, "requeue failed messages" + sel.label, c -> {
             audit(c, sel, "requeued by an operator");
             // The attempt count restarts, so the retry policy (e.g. channelAutoRetryMaxAttempts) applies afresh.
             try (PreparedStatement ps = c.prepareStatement("UPDATE messages SET state='queued', attempt_count=0,"
@@ -374,7 +403,7 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
     }
 
     private CompletionStage<Integer> discard(Selection sel) {
-        CompletionStage<Integer> done = submit("discard failed messages" + sel.label, c -> {
+        CompletionStage<Integer> done = submit(DURABLE, "discard failed messages" + sel.label, c -> {
             audit(c, sel, "discarded by an operator");
             try (PreparedStatement ps = c.prepareStatement("DELETE FROM messages WHERE " + sel.where)) {
                 sel.bind(ps);
@@ -493,10 +522,40 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
         T apply(Connection c) throws SQLException;
     }
 
+    /**
+     * Ops kind: appends and operator actions are committed with {@code synchronous=FULL} (fsync before their stage
+     * completes). Dispatcher bookkeeping and reads are not: losing a state mark in a crash only means the message
+     * is sent once more (at least once, same MSH-10), and in WAL mode the next FULL commit syncs the log up to
+     * and including every earlier commit anyway.
+     */
+    private enum Kind {
+        /** The caller relies on the change surviving power loss once its stage completes. */
+        DURABLE,
+        /** Bookkeeping nobody waits for: may linger up to {@link #MARK_LINGER_NANOS} to share the next commit. */
+        MARK,
+        /** Its caller waits for the result: run at once, no fsync needed. */
+        READ
+    }
+
+    private static final Kind DURABLE = Kind.DURABLE;
+    private static final Kind MARK = Kind.MARK;
+    private static final Kind READ = Kind.READ;
+    static final long MARK_LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+
+    private PreparedStatement cached(Connection c, String sql) throws SQLException {
+        PreparedStatement ps = statements.get(sql);
+        if (ps == null) {
+            ps = c.prepareStatement(sql);
+            statements.put(sql, ps);
+        }
+        return ps;
+    }
+
     private CompletionStage<Void> update(String what, String sql, Object first, long id) {
         long now = clock.getAsLong();
-        return submit(what, c -> {
-            try (PreparedStatement ps = c.prepareStatement(sql)) {
+        return submit(MARK, what, c -> {
+            PreparedStatement ps = cached(c, sql);
+            {
                 ps.setObject(1, first);
                 ps.setLong(2, now);
                 ps.setLong(3, id);
@@ -506,7 +565,7 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
         });
     }
 
-    private <T> CompletionStage<T> submit(String what, Work<T> work) {
+    private <T> CompletionStage<T> submit(Kind kind, String what, Work<T> work) {
         CompletableFuture<T> f = new CompletableFuture<>();
         if (closed) {
             f.completeExceptionally(new IllegalStateException("Durable queue is closed; cannot " + what));
@@ -514,6 +573,11 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
         }
         Op op = new Op() {
             T result;
+
+            @Override
+            public Kind kind() {
+                return kind;
+            }
 
             @Override
             public void apply(Connection c) throws SQLException {
@@ -549,6 +613,7 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
                 }
                 batch.add(first);
                 ops.drainTo(batch, MAX_BATCH - 1);
+                linger(batch);
                 runBatch(batch);
             } catch (InterruptedException e) {
                 if (closed) break;
@@ -569,13 +634,51 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
         for (Op op : rest) op.fail(new IllegalStateException("the store was closed"));
     }
 
+    /**
+     * A batch of marks only waits briefly for more work (typically the next appends) so that the marks share that
+     * commit instead of writing their pages to the log in a commit of their own; anything else ends the wait.
+     */
+    private void linger(List<Op> batch) {
+        for (Op op : batch) if (op.kind() != Kind.MARK) return;
+        long deadline = System.nanoTime() + MARK_LINGER_NANOS;
+        while (batch.size() < MAX_BATCH && !closed) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) return;
+            Op next;
+            try {
+                next = ops.poll(left, TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                return; // closing: the batch is still written
+            }
+            if (next == null) return;
+            batch.add(next);
+            int from = batch.size();
+            ops.drainTo(batch, MAX_BATCH - batch.size());
+            if (next.kind() != Kind.MARK) return;
+            for (int i = from; i < batch.size(); i++) if (batch.get(i).kind() != Kind.MARK) return;
+        }
+    }
+
     private void runBatch(List<Op> batch) {
         try {
             Connection c = connection();
             try {
+                boolean full = false;
+                for (Op op : batch) full |= op.kind() == Kind.DURABLE;
+                if (full != connFull) {
+                    // SQLite refuses the switch inside a transaction, and the driver keeps one open while auto-commit
+                    // is off: leave it (committing the empty one), switch, and begin this batch's transaction.
+                    connFull = full; // on failure the connection is discarded and reopens as FULL
+                    c.setAutoCommit(true);
+                    try (Statement st = c.createStatement()) {
+                        st.execute(full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+                    }
+                    c.setAutoCommit(false);
+                }
                 for (Op op : batch) op.apply(c);
                 c.commit();
                 commits.incrementAndGet();
+                if (full) fullCommits.incrementAndGet();
             } catch (SQLException | RuntimeException e) {
                 try {
                     c.rollback();
@@ -631,6 +734,7 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
             throw e;
         }
         conn = c;
+        connFull = true;
         LOG.info("Durable queue open: {} (WAL, synchronous=FULL, schema version {})", dbPath, SCHEMA_VERSION);
         return c;
     }
@@ -667,6 +771,14 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
 
     private void closeConnection() {
         if (conn == null) return;
+        for (PreparedStatement ps : statements.values()) {
+            try {
+                ps.close();
+            } catch (SQLException e) {
+                LOG.debug("Closing a cached statement failed", e);
+            }
+        }
+        statements.clear();
         try {
             conn.close();
         } catch (SQLException e) {

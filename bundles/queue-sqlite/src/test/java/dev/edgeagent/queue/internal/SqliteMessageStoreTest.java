@@ -352,4 +352,37 @@ class SqliteMessageStoreTest {
             assertTrue(sb.toString().contains("messages_msgid"), sb.toString());
         }
     }
+
+    @Test
+    void onlyBatchesWithAppendsAreCommittedWithFsync() throws Exception {
+        SqliteMessageStore s = open(dir.resolve("q.sqlite"));
+        assertEquals(2, get(s.synchronousInBatch(true)), "an append's batch runs with synchronous=FULL");
+        assertEquals(1, get(s.synchronousInBatch(false)), "a state-only batch runs with synchronous=NORMAL");
+        assertEquals(2, get(s.synchronousInBatch(true)), "FULL is restored for the next append");
+
+        long full = s.fullCommitCount();
+        long all = s.commitCount();
+        long id = get(s.append(msg("adt", "A")));
+        assertEquals(full + 1, s.fullCommitCount(), "an append is committed with fsync");
+        assertEquals(all + 1, s.commitCount());
+
+        get(s.markInflight(id, 1));
+        get(s.requeue(id, "link lost"));
+        get(s.markInflight(id, 2));
+        get(s.markDelivered(id, 200, "MSA|AA"));
+        get(s.pending("adt", 0, 10));
+        assertEquals(all + 6, s.commitCount());
+        assertEquals(full + 1, s.fullCommitCount(), "state marks and reads commit without their own fsync");
+
+        // Appends mixed with marks, submitted together: every batch that holds an append is a FULL one.
+        List<CompletableFuture<Long>> appends = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            appends.add(s.append(msg("adt", "M" + i)).toCompletableFuture());
+            s.markDelivered(id, 200, "MSA|AA");
+        }
+        for (CompletableFuture<Long> f : appends) f.get(10, TimeUnit.SECONDS);
+        assertTrue(s.fullCommitCount() > full + 1);
+        assertEquals(2, get(s.synchronousInBatch(true)));
+        assertEquals(MessageState.PROCESSED, get(s.get(id)).orElseThrow().message().state());
+    }
 }
