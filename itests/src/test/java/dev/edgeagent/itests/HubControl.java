@@ -1,5 +1,6 @@
 package dev.edgeagent.itests;
 
+import dev.edgeagent.itests.support.HubHttp;
 import java.io.File;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -11,13 +12,11 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /** Starts the hub as a separate process and talks to it over HTTP. Used on both sides of Pax Exam. */
 final class HubControl {
-    static final String CLIENT_ID = "edge-agent";
-    static final String CLIENT_SECRET = "edge-secret";
+    static final String CLIENT_ID = HubHttp.CLIENT_ID;
+    static final String CLIENT_SECRET = HubHttp.CLIENT_SECRET;
     static final String AGENT_ID = "itest-agent";
 
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -78,27 +77,13 @@ final class HubControl {
         }
     }
 
-    static String token(int hubPort) throws Exception {
-        HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + hubPort + "/oauth2/token"))
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString("grant_type=client_credentials&client_id=" + CLIENT_ID
-                        + "&client_secret=" + CLIENT_SECRET))
-                .build();
-        HttpResponse<String> res = HTTP.send(req, HttpResponse.BodyHandlers.ofString());
-        Matcher m = Pattern.compile("\"access_token\"\\s*:\\s*\"([^\"]+)\"").matcher(res.body());
-        if (res.statusCode() != 200 || !m.find()) {
-            throw new IllegalStateException("Token request failed: " + res.statusCode() + " " + res.body());
-        }
-        return m.group(1);
-    }
-
     /** POST {base}fhir/R4/Agent/{id}/$push and return the raw HTTP response. */
     static HttpResponse<String> push(int hubPort, String deviceRef, String contentType, String body, int waitTimeoutMs) throws Exception {
         String json = "{\"destination\":\"" + deviceRef + "\",\"contentType\":\"" + contentType + "\",\"body\":\""
                 + body.replace("\\", "\\\\").replace("\r", "\\r").replace("\"", "\\\"")
                 + "\",\"waitForResponse\":true,\"waitTimeout\":" + waitTimeoutMs + "}";
         HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + hubPort + "/fhir/R4/Agent/" + AGENT_ID + "/$push"))
-                .header("Authorization", "Bearer " + token(hubPort))
+                .header("Authorization", "Bearer " + HubHttp.token(hubPort))
                 .header("Content-Type", "application/fhir+json")
                 .timeout(Duration.ofMillis(waitTimeoutMs + 10_000L))
                 .POST(HttpRequest.BodyPublishers.ofString(json))

@@ -1,5 +1,6 @@
 package dev.edgeagent.itests;
 
+import dev.edgeagent.itests.support.MllpIo;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -56,15 +57,7 @@ final class Mllp {
     }
 
     static String field(String message, String segment, int field) {
-        for (String seg : message.split("[\r\n]+")) {
-            if (seg.startsWith(segment + "|")) {
-                String[] f = seg.split("\\|", -1);
-                // MSH-1 is the separator itself, so MSH fields are shifted by one.
-                int idx = segment.equals("MSH") ? field - 1 : field;
-                return idx < f.length ? f[idx] : null;
-            }
-        }
-        return null;
+        return MllpIo.field(message, segment, field);
     }
 
     /** A device that answers every message with an AA ACK; counts what it received. */

@@ -1,55 +1,45 @@
 package dev.edgeagent.itests.fault;
 
+import static dev.edgeagent.itests.support.MllpIo.field;
+import static dev.edgeagent.itests.support.MllpIo.frame;
+import static dev.edgeagent.itests.support.MllpIo.freePort;
+import static dev.edgeagent.itests.support.MllpIo.readFrame;
 import static org.junit.Assert.assertNotNull;
 
 import dev.edgeagent.hub.Hub;
 import dev.edgeagent.hub.HubOptions;
 import dev.edgeagent.hub.ReceivedMessage;
+import dev.edgeagent.itests.support.AgentProcess;
+import dev.edgeagent.itests.support.HubHttp;
 import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 /**
- * Shared pieces of the fault tests: the real agent as a process (extracted tarball, bin/start, kill -9), a
- * restartable in-process hub whose received messages survive its restarts, and MLLP senders that record which
- * messages got a commit ACK (CA) so the hub's arrivals can be checked against them.
+ * Shared pieces of the fault tests: the real agent as a process (extracted tarball, bin/start, kill -9; see
+ * {@link AgentProcess}), a restartable in-process hub whose received messages survive its restarts, and MLLP senders
+ * that record which messages got a commit ACK (CA) so the hub's arrivals can be checked against them.
  */
 final class FaultSupport {
-    static final String CLIENT_ID = "edge-agent";
-    static final String CLIENT_SECRET = "edge-secret";
-    private static final int MAX_FRAME_BYTES = 1 << 20;
-
     private FaultSupport() {}
 
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
 
     static int intProp(String name, int dflt) {
         String v = System.getProperty(name);
@@ -71,7 +61,7 @@ final class FaultSupport {
                     .append("?enhanced=true\"}");
         }
         return "{\n"
-                + " \"clients\": [{\"clientId\": \"" + CLIENT_ID + "\", \"clientSecret\": \"" + CLIENT_SECRET + "\"}],\n"
+                + " \"clients\": [{\"clientId\": \"" + HubHttp.CLIENT_ID + "\", \"clientSecret\": \"" + HubHttp.CLIENT_SECRET + "\"}],\n"
                 + " \"resources\": [\n"
                 + "  {\"resourceType\": \"Agent\", \"id\": \"" + agentId + "\", \"name\": \"fault\", \"status\": \"active\",\n"
                 + "   \"setting\": [],\n"
@@ -81,72 +71,11 @@ final class FaultSupport {
 
     // ------------------------------------------------------------------ MLLP
 
-    static byte[] frame(byte[] payload) {
-        byte[] out = new byte[payload.length + 3];
-        out[0] = 0x0b;
-        System.arraycopy(payload, 0, out, 1, payload.length);
-        out[out.length - 2] = 0x1c;
-        out[out.length - 1] = 0x0d;
-        return out;
-    }
-
-    /** One VT … FS CR frame's payload; null on EOF before a frame starts. */
-    static byte[] readFrame(InputStream in) throws IOException {
-        int b;
-        while ((b = in.read()) != 0x0b) {
-            if (b < 0) {
-                return null;
-            }
-        }
-        ByteArrayOutputStream buf = new ByteArrayOutputStream(256);
-        while ((b = in.read()) >= 0) {
-            if (b == 0x1c) {
-                int cr = in.read();
-                if (cr != 0x0d) {
-                    throw new IOException("MLLP frame ended with FS followed by " + cr + " instead of CR");
-                }
-                return buf.toByteArray();
-            }
-            if (buf.size() >= MAX_FRAME_BYTES) {
-                throw new IOException("MLLP frame longer than " + MAX_FRAME_BYTES + " bytes");
-            }
-            buf.write(b);
-        }
-        throw new IOException("connection closed inside an MLLP frame after " + buf.size() + " bytes");
-    }
-
-    /** Field of the first segment named {@code segment}; MSH fields are numbered as in the standard. */
-    static String field(String message, String segment, int field) {
-        int start = 0;
-        while (start < message.length()) {
-            int end = message.indexOf('\r', start);
-            if (end < 0) {
-                end = message.length();
-            }
-            if (message.startsWith(segment + "|", start)) {
-                String[] f = message.substring(start, end).split("\\|", -1);
-                int idx = segment.equals("MSH") ? field - 1 : field;
-                return idx < f.length ? f[idx] : null;
-            }
-            start = end + 1;
-        }
-        return null;
-    }
-
     static String message(String controlId) {
         return "MSH|^~\\&|FAULT|LAB|EDGE|HOSP|20250101120000||ADT^A01^ADT_A01|" + controlId + "|P|2.5\r"
                 + "EVN|A01|20250101120000\r"
                 + "PID|1||P-" + controlId + "^^^MCM^MR||Doe^John||19700101|M\r"
                 + "PV1|1|I|2000^2012^01\r";
-    }
-
-    static boolean accepts(int port) {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 500);
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     /**
@@ -371,18 +300,10 @@ final class FaultSupport {
         String silence(String agentId, int seconds) throws Exception {
             java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
             String base = "http://127.0.0.1:" + port + "/";
-            java.net.http.HttpResponse<String> tok = http.send(java.net.http.HttpRequest.newBuilder(
-                    java.net.URI.create(base + "oauth2/token")).header("Content-Type", "application/x-www-form-urlencoded")
-                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString("grant_type=client_credentials&client_id="
-                            + CLIENT_ID + "&client_secret=" + CLIENT_SECRET)).build(),
-                    java.net.http.HttpResponse.BodyHandlers.ofString());
-            java.util.regex.Matcher m = Pattern.compile("\"access_token\"\\s*:\\s*\"([^\"]+)\"").matcher(tok.body());
-            if (tok.statusCode() != 200 || !m.find()) {
-                throw new IllegalStateException("hub token request failed: " + tok.statusCode() + " " + tok.body());
-            }
+            String token = HubHttp.token(port);
             java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
                     base + "hub/admin/silence?agent=" + agentId + "&seconds=" + seconds)).header("Authorization", "Bearer "
-                    + m.group(1)).POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+                    + token).POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
                     java.net.http.HttpResponse.BodyHandlers.ofString());
             if (r.statusCode() != 200) {
                 throw new IllegalStateException("POST /hub/admin/silence failed: " + r.statusCode() + " " + r.body());
@@ -466,223 +387,44 @@ final class FaultSupport {
 
     // ------------------------------------------------------------------ the agent process
 
-    /** The extracted assembly, run as an operator runs it: bin/start, bin/stop, and here also kill -9. */
-    static final class AgentProcess implements AutoCloseable {
-        final Path home;
-        private final Thread shutdownHook = new Thread(this::killNow, "fault-agent-kill");
-        private boolean hooked;
-
-        private AgentProcess(Path home) {
-            this.home = home;
-        }
-
-        static AgentProcess extract(String name) throws Exception {
-            String tarball = System.getProperty("edge.assembly");
-            assertNotNull("system property edge.assembly (the assembly tarball) is not set; run through the itests pom", tarball);
-            if (!Files.isRegularFile(Path.of(tarball))) {
-                throw new IllegalStateException("Assembly tarball " + tarball + " does not exist; build karaf-assembly first");
-            }
-            Path home = Path.of(System.getProperty("edge.target", "target")).resolve(name).toAbsolutePath();
-            deleteTree(home);
-            Files.createDirectories(home);
-            run(home, 120, "tar", "xzf", Path.of(tarball).toAbsolutePath().toString(), "--strip-components=1", "-C",
-                    home.toString());
-            return new AgentProcess(home);
-        }
-
-        /** Sets (or adds) {@code key = value} in an etc/*.cfg file. */
-        void setConfig(String file, String key, String value) throws IOException {
-            Path cfg = home.resolve("etc").resolve(file);
-            List<String> lines = new ArrayList<>(Files.readAllLines(cfg, StandardCharsets.ISO_8859_1));
-            Pattern p = Pattern.compile("^\\s*" + Pattern.quote(key) + "\\s*[=:].*$");
-            boolean replaced = false;
-            for (int i = 0; i < lines.size(); i++) {
-                if (p.matcher(lines.get(i)).matches()) {
-                    lines.set(i, key + " = " + value);
-                    replaced = true;
-                }
-            }
-            if (!replaced) {
-                lines.add(key + " = " + value);
-            }
-            Files.write(cfg, lines, StandardCharsets.ISO_8859_1);
-        }
-
-        void configure(int hubPort, String agentId) throws IOException {
-            setConfig("dev.edgeagent.cfg", "baseUrl", "http://127.0.0.1:" + hubPort + "/");
-            setConfig("dev.edgeagent.cfg", "agentId", agentId);
-            setConfig("dev.edgeagent.cfg", "heartbeatSeconds", "2");
-        }
-
-        void start() throws Exception {
-            if (!hooked) {
-                // Covers a test JVM that dies before @AfterClass: never leave a Karaf behind.
-                Runtime.getRuntime().addShutdownHook(shutdownHook);
-                hooked = true;
-            }
-            run(home, 60, home.resolve("bin/start").toString());
-        }
-
-        /** The Karaf JVM; waits briefly for karaf.pid to name a live process. */
-        ProcessHandle karaf(long timeoutMs) throws InterruptedException {
-            long deadline = System.currentTimeMillis() + timeoutMs;
-            while (true) {
-                ProcessHandle k = karafNow();
-                if (k != null && k.isAlive()) {
-                    return k;
-                }
-                if (System.currentTimeMillis() > deadline) {
-                    throw new AssertionError("no live Karaf process named by " + home.resolve("karaf.pid") + "; log tail:\n"
-                            + logTail(40));
-                }
-                Thread.sleep(100);
-            }
-        }
-
-        private ProcessHandle karafNow() {
-            try {
-                Path pidFile = home.resolve("karaf.pid");
-                if (!Files.exists(pidFile)) {
-                    return null;
-                }
-                String text = Files.readString(pidFile).trim();
-                return text.isEmpty() ? null : ProcessHandle.of(Long.parseLong(text)).orElse(null);
-            } catch (IOException | NumberFormatException e) {
-                return null;
-            }
-        }
-
-        /** SIGKILL to the Karaf JVM (ProcessHandle.destroyForcibly is kill -9 on Linux); waits until it is gone. */
-        long kill9() throws Exception {
-            ProcessHandle k = karaf(10_000);
-            long pid = k.pid();
-            k.destroyForcibly();
-            if (k.onExit().completeOnTimeout(k, 20, TimeUnit.SECONDS).get().isAlive()) {
-                throw new AssertionError("Karaf pid " + pid + " survived kill -9 for 20 s");
-            }
-            return pid;
-        }
-
-        /** bin/stop, then kill -9 if the JVM is still there after 30 s. */
-        void stop() throws Exception {
-            ProcessHandle k = karafNow();
-            if (k == null || !k.isAlive()) {
-                return;
-            }
-            try {
-                run(home, 30, home.resolve("bin/stop").toString());
-            } catch (Exception e) {
-                // The forcible kill below still ends the process.
-            }
-            if (k.onExit().completeOnTimeout(k, 30, TimeUnit.SECONDS).get().isAlive()) {
-                k.destroyForcibly();
-                k.onExit().completeOnTimeout(k, 10, TimeUnit.SECONDS).get();
-            }
-        }
-
-        /** Resident set size of the Karaf JVM in KiB, from /proc/<pid>/status. */
-        long rssKib() throws Exception {
-            ProcessHandle k = karaf(5_000);
-            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(k.pid()), "status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
-                }
-            }
-            throw new IllegalStateException("no VmRSS in /proc/" + k.pid() + "/status");
-        }
-
-        Path log() {
-            return home.resolve("data/log/karaf.log");
-        }
-
-        String logTail(int lines) {
-            try {
-                List<String> all = Files.readAllLines(log(), StandardCharsets.UTF_8);
-                return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
-            } catch (IOException e) {
-                return "(no log at " + log() + ": " + e + ")";
-            }
-        }
-
-        /** Log lines at WARN or ERROR, for the report of a failing test. */
-        String problems(int max) {
-            try (Stream<String> s = Files.lines(log(), StandardCharsets.UTF_8)) {
-                return s.filter(l -> l.contains("| WARN ") || l.contains("| ERROR")).limit(max)
-                        .collect(Collectors.joining("\n"));
-            } catch (IOException | java.io.UncheckedIOException e) {
-                return "(cannot read " + log() + ": " + e + ")";
-            }
-        }
-
-        void awaitPorts(long timeoutMs, int... ports) throws Exception {
-            long deadline = System.currentTimeMillis() + timeoutMs;
-            for (int port : ports) {
-                while (!accepts(port)) {
-                    if (System.currentTimeMillis() > deadline) {
-                        throw new AssertionError("The agent did not open channel port " + port + " within " + timeoutMs
-                                + " ms. Tail of " + log() + ":\n" + logTail(60));
-                    }
-                    Thread.sleep(100);
-                }
-            }
-        }
-
-        private void killNow() {
-            ProcessHandle k = karafNow();
-            if (k != null && k.isAlive()) {
-                k.descendants().forEach(ProcessHandle::destroyForcibly);
-                k.destroyForcibly();
-            }
-        }
-
-        @Override
-        public void close() throws Exception {
-            try {
-                stop();
-            } finally {
-                killNow();
-                if (hooked) {
-                    try {
-                        Runtime.getRuntime().removeShutdownHook(shutdownHook);
-                    } catch (IllegalStateException e) {
-                        // JVM already shutting down; the hook runs anyway.
-                    }
-                }
-            }
-        }
+    /** A hub started on a fresh port with {@code seed}; see {@link HubRunner} for {@code ringSize}. */
+    static HubRunner startHub(String seed, int ringSize) throws Exception {
+        HubRunner hub = new HubRunner(seed, ringSize);
+        hub.start();
+        return hub;
     }
 
-    /** Runs a short command with JAVA_HOME of this JVM; fails with its output on a non-zero exit or timeout. */
-    static String run(Path dir, int timeoutSeconds, String... cmd) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true);
-        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
-        Path out = Files.createTempFile("fault-cmd-", ".log");
+    /**
+     * Extracts the assembly (system property {@code edge.assembly}) into {@code edge.target}/{@code name}, points it
+     * at {@code hub} as {@code agentId}, starts it and waits up to 120 s until every channel port accepts.
+     *
+     * @param shortHeartbeat whether to use {@link AgentProcess#configure} (2 s heartbeat) rather than the shipped defaults
+     */
+    static AgentProcess startAgent(String name, HubRunner hub, String agentId, boolean shortHeartbeat, int... ports)
+            throws Exception {
+        String tarball = System.getProperty("edge.assembly");
+        assertNotNull("system property edge.assembly (the assembly tarball) is not set; run through the itests pom", tarball);
+        AgentProcess agent = AgentProcess.extract(Path.of(tarball),
+                Path.of(System.getProperty("edge.target", "target")).resolve(name).toAbsolutePath());
+        if (shortHeartbeat) {
+            agent.configure(hub.port(), agentId);
+        } else {
+            agent.connectTo(hub.port(), agentId);
+        }
+        agent.start();
+        agent.awaitPorts(120_000, ports);
+        return agent;
+    }
+
+    /** The common @AfterClass: the agent first (it would otherwise reconnect), then the hub; either may be null. */
+    static void stopAll(AgentProcess agent, HubRunner hub) throws Exception {
         try {
-            pb.redirectOutput(out.toFile());
-            Process p = pb.start();
-            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
-                throw new IllegalStateException(String.join(" ", cmd) + " did not finish in " + timeoutSeconds + " s:\n"
-                        + Files.readString(out, StandardCharsets.UTF_8));
+            if (agent != null) {
+                agent.close();
             }
-            String text = Files.readString(out, StandardCharsets.UTF_8);
-            if (p.exitValue() != 0) {
-                throw new IllegalStateException(String.join(" ", cmd) + " exited with " + p.exitValue() + ":\n" + text);
-            }
-            return text;
         } finally {
-            Files.deleteIfExists(out);
-        }
-    }
-
-    static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(root)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
+            if (hub != null) {
+                hub.close();
             }
         }
     }

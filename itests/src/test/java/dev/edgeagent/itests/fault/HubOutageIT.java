@@ -3,9 +3,10 @@ package dev.edgeagent.itests.fault;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import dev.edgeagent.itests.fault.FaultSupport.AgentProcess;
 import dev.edgeagent.itests.fault.FaultSupport.HubRunner;
 import dev.edgeagent.itests.fault.FaultSupport.Sender;
+import dev.edgeagent.itests.support.AgentProcess;
+import dev.edgeagent.itests.support.MllpIo;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,27 +29,16 @@ public class HubOutageIT {
 
     @BeforeClass
     public static void startHubAndAgent() throws Exception {
-        PORTS.put("outage-a", FaultSupport.freePort());
-        PORTS.put("outage-b", FaultSupport.freePort());
-        hub = new HubRunner(FaultSupport.seed(AGENT_ID, PORTS), 4_000_000);
-        hub.start();
-        agent = AgentProcess.extract("fault-outage-agent");
-        agent.configure(hub.port(), AGENT_ID);
-        agent.start();
-        agent.awaitPorts(120_000, PORTS.values().stream().mapToInt(Integer::intValue).toArray());
+        PORTS.put("outage-a", MllpIo.freePort());
+        PORTS.put("outage-b", MllpIo.freePort());
+        hub = FaultSupport.startHub(FaultSupport.seed(AGENT_ID, PORTS), 4_000_000);
+        agent = FaultSupport.startAgent("fault-outage-agent", hub, AGENT_ID, true,
+                PORTS.values().stream().mapToInt(Integer::intValue).toArray());
     }
 
     @AfterClass
     public static void stopAgentAndHub() throws Exception {
-        try {
-            if (agent != null) {
-                agent.close();
-            }
-        } finally {
-            if (hub != null) {
-                hub.close();
-            }
-        }
+        FaultSupport.stopAll(agent, hub);
     }
 
     @Test

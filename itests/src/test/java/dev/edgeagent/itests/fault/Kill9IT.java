@@ -2,9 +2,10 @@ package dev.edgeagent.itests.fault;
 
 import static org.junit.Assert.assertTrue;
 
-import dev.edgeagent.itests.fault.FaultSupport.AgentProcess;
 import dev.edgeagent.itests.fault.FaultSupport.HubRunner;
 import dev.edgeagent.itests.fault.FaultSupport.Sender;
+import dev.edgeagent.itests.support.AgentProcess;
+import dev.edgeagent.itests.support.MllpIo;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -30,26 +31,14 @@ public class Kill9IT {
 
     @BeforeClass
     public static void startHubAndAgent() throws Exception {
-        port = FaultSupport.freePort();
-        hub = new HubRunner(FaultSupport.seed(AGENT_ID, Map.of(CHANNEL, port)), 4_000_000);
-        hub.start();
-        agent = AgentProcess.extract("fault-kill9-agent");
-        agent.configure(hub.port(), AGENT_ID);
-        agent.start();
-        agent.awaitPorts(120_000, port);
+        port = MllpIo.freePort();
+        hub = FaultSupport.startHub(FaultSupport.seed(AGENT_ID, Map.of(CHANNEL, port)), 4_000_000);
+        agent = FaultSupport.startAgent("fault-kill9-agent", hub, AGENT_ID, true, port);
     }
 
     @AfterClass
     public static void stopAgentAndHub() throws Exception {
-        try {
-            if (agent != null) {
-                agent.close();
-            }
-        } finally {
-            if (hub != null) {
-                hub.close();
-            }
-        }
+        FaultSupport.stopAll(agent, hub);
     }
 
     @Test

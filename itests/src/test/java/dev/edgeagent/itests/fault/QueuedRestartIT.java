@@ -3,9 +3,10 @@ package dev.edgeagent.itests.fault;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import dev.edgeagent.itests.fault.FaultSupport.AgentProcess;
 import dev.edgeagent.itests.fault.FaultSupport.HubRunner;
 import dev.edgeagent.itests.fault.FaultSupport.Sender;
+import dev.edgeagent.itests.support.AgentProcess;
+import dev.edgeagent.itests.support.MllpIo;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -33,27 +34,15 @@ public class QueuedRestartIT {
 
     @BeforeClass
     public static void startHubAndAgent() throws Exception {
-        port = FaultSupport.freePort();
-        hub = new HubRunner(FaultSupport.seed(AGENT_ID, Map.of(CHANNEL, port)), 4_000_000);
+        port = MllpIo.freePort();
         // The channel list comes from the server, so the hub is up for the first start only.
-        hub.start();
-        agent = AgentProcess.extract("fault-queued-agent");
-        agent.configure(hub.port(), AGENT_ID);
-        agent.start();
-        agent.awaitPorts(120_000, port);
+        hub = FaultSupport.startHub(FaultSupport.seed(AGENT_ID, Map.of(CHANNEL, port)), 4_000_000);
+        agent = FaultSupport.startAgent("fault-queued-agent", hub, AGENT_ID, true, port);
     }
 
     @AfterClass
     public static void stopAgentAndHub() throws Exception {
-        try {
-            if (agent != null) {
-                agent.close();
-            }
-        } finally {
-            if (hub != null) {
-                hub.close();
-            }
-        }
+        FaultSupport.stopAll(agent, hub);
     }
 
     @Test
@@ -93,7 +82,7 @@ public class QueuedRestartIT {
         awaitLog("Resuming delivery of", logBefore, 120_000);
         long rssRestarted = agent.rssKib();
         System.out.println("FAULT queued: killed pid " + pid + ", restarted with the hub down; RSS " + rssRestarted / 1024
-                + " MiB; channel port open: " + FaultSupport.accepts(port));
+                + " MiB; channel port open: " + MllpIo.accepts(port));
 
         hub.start();
         long drainStart = System.currentTimeMillis();

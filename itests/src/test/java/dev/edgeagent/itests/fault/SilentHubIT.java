@@ -4,8 +4,9 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 
-import dev.edgeagent.itests.fault.FaultSupport.AgentProcess;
 import dev.edgeagent.itests.fault.FaultSupport.HubRunner;
+import dev.edgeagent.itests.support.AgentProcess;
+import dev.edgeagent.itests.support.MllpIo;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -41,30 +42,17 @@ public class SilentHubIT {
 
     @BeforeClass
     public static void startHubAndAgent() throws Exception {
-        port = FaultSupport.freePort();
+        port = MllpIo.freePort();
         // Standard (non-enhanced) mode: the device's ACK is the hub's answer, so an ACK proves the link works.
         String seed = FaultSupport.seed(AGENT_ID, Map.of(CHANNEL, port)).replace("?enhanced=true", "");
-        hub = new HubRunner(seed, 1000);
-        hub.start();
-        agent = AgentProcess.extract("fault-silent-agent");
-        // Not configure(): it shortens heartbeatSeconds, and this test is about the shipped defaults.
-        agent.setConfig("dev.edgeagent.cfg", "baseUrl", "http://127.0.0.1:" + hub.port() + "/");
-        agent.setConfig("dev.edgeagent.cfg", "agentId", AGENT_ID);
-        agent.start();
-        agent.awaitPorts(120_000, port);
+        hub = FaultSupport.startHub(seed, 1000);
+        // No short heartbeat: this test is about the shipped defaults.
+        agent = FaultSupport.startAgent("fault-silent-agent", hub, AGENT_ID, false, port);
     }
 
     @AfterClass
     public static void stopAgentAndHub() throws Exception {
-        try {
-            if (agent != null) {
-                agent.close();
-            }
-        } finally {
-            if (hub != null) {
-                hub.close();
-            }
-        }
+        FaultSupport.stopAll(agent, hub);
     }
 
     @Test
@@ -125,11 +113,11 @@ public class SilentHubIT {
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 2000);
             s.setSoTimeout(30_000);
-            s.getOutputStream().write(FaultSupport.frame(
+            s.getOutputStream().write(MllpIo.frame(
                     FaultSupport.message(controlId).getBytes(StandardCharsets.ISO_8859_1)));
             s.getOutputStream().flush();
             InputStream in = new BufferedInputStream(s.getInputStream());
-            byte[] frame = FaultSupport.readFrame(in);
+            byte[] frame = MllpIo.readFrame(in);
             assertNotNull("the agent closed the device connection without answering " + controlId, frame);
             ack = new String(frame, StandardCharsets.ISO_8859_1);
         } catch (IOException e) {
@@ -137,8 +125,8 @@ public class SilentHubIT {
                     + agent.problems(40), e);
         }
         assertEquals("MSA-1 of the ACK for " + controlId + ": " + ack.replace('\r', '\n'), "AA",
-                FaultSupport.field(ack, "MSA", 1));
-        assertEquals("MSA-2 of the ACK", controlId, FaultSupport.field(ack, "MSA", 2));
+                MllpIo.field(ack, "MSA", 1));
+        assertEquals("MSA-2 of the ACK", controlId, MllpIo.field(ack, "MSA", 2));
         assertTrue("the hub did not record " + controlId,
                 hub.all().stream().anyMatch(a -> controlId.equals(a.controlId())));
     }

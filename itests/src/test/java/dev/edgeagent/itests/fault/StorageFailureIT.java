@@ -3,9 +3,10 @@ package dev.edgeagent.itests.fault;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import dev.edgeagent.itests.fault.FaultSupport.AgentProcess;
 import dev.edgeagent.itests.fault.FaultSupport.HubRunner;
 import dev.edgeagent.itests.fault.FaultSupport.Sender;
+import dev.edgeagent.itests.support.AgentProcess;
+import dev.edgeagent.itests.support.MllpIo;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -31,31 +32,19 @@ public class StorageFailureIT {
 
     @BeforeClass
     public static void startHubAndAgent() throws Exception {
-        port = FaultSupport.freePort();
-        hub = new HubRunner(FaultSupport.seed(AGENT_ID, Map.of(CHANNEL, port)), 100_000);
-        hub.start();
-        agent = AgentProcess.extract("fault-disk-agent");
-        agent.configure(hub.port(), AGENT_ID);
-        agent.start();
-        agent.awaitPorts(120_000, port);
+        port = MllpIo.freePort();
+        hub = FaultSupport.startHub(FaultSupport.seed(AGENT_ID, Map.of(CHANNEL, port)), 100_000);
+        agent = FaultSupport.startAgent("fault-disk-agent", hub, AGENT_ID, true, port);
     }
 
     @AfterClass
     public static void stopAgentAndHub() throws Exception {
-        try {
-            if (agent != null) {
-                agent.close();
-            }
-        } finally {
-            if (hub != null) {
-                hub.close();
-            }
-        }
+        FaultSupport.stopAll(agent, hub);
     }
 
     private static void fileSizeLimit(String limit) throws Exception {
         long pid = agent.karaf(5_000).pid();
-        FaultSupport.run(agent.home, 10, "prlimit", "--pid", Long.toString(pid), "--fsize=" + limit + ":unlimited");
+        AgentProcess.run(agent.home, 10, "prlimit", "--pid", Long.toString(pid), "--fsize=" + limit + ":unlimited");
     }
 
     private static Sender send(String prefix, int count) throws InterruptedException {

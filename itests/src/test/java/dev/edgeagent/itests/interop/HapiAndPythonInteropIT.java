@@ -1,7 +1,7 @@
 package dev.edgeagent.itests.interop;
 
-import static dev.edgeagent.itests.interop.InteropSupport.field;
 import static dev.edgeagent.itests.interop.InteropSupport.show;
+import static dev.edgeagent.itests.support.MllpIo.field;
 import static java.nio.charset.StandardCharsets.ISO_8859_1;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.Assert.assertArrayEquals;
@@ -28,9 +28,11 @@ import ca.uhn.hl7v2.util.Terser;
 import dev.edgeagent.hub.Hub;
 import dev.edgeagent.hub.HubOptions;
 import dev.edgeagent.hub.ReceivedMessage;
-import dev.edgeagent.itests.interop.InteropSupport.AgentProcess;
-import dev.edgeagent.itests.interop.InteropSupport.PushAnswer;
 import dev.edgeagent.itests.interop.InteropSupport.RawDevice;
+import dev.edgeagent.itests.support.AgentProcess;
+import dev.edgeagent.itests.support.HubHttp;
+import dev.edgeagent.itests.support.HubHttp.PushAnswer;
+import dev.edgeagent.itests.support.MllpIo;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -72,20 +74,18 @@ public class HapiAndPythonInteropIT {
 
     @BeforeClass
     public static void startHubAndAgent() throws Exception {
-        utf8InPort = InteropSupport.freePort();
-        latin1InPort = InteropSupport.freePort();
-        hapiDevicePort = InteropSupport.freePort();
-        hapiLatin1DevicePort = InteropSupport.freePort();
-        rawLatin1DevicePort = InteropSupport.freePort();
+        utf8InPort = MllpIo.freePort();
+        latin1InPort = MllpIo.freePort();
+        hapiDevicePort = MllpIo.freePort();
+        hapiLatin1DevicePort = MllpIo.freePort();
+        rawLatin1DevicePort = MllpIo.freePort();
         hub = Hub.start(HubOptions.defaults().host("127.0.0.1").port(0).heartbeatMs(5_000).seedJson(seed()));
 
         Path target = Path.of(System.getProperty("edge.target", "target"));
         String tarball = System.getProperty("edge.assembly");
         assertNotNull("system property edge.assembly (the assembly tarball) is not set; run through the itests pom", tarball);
         agent = AgentProcess.extract(Path.of(tarball), target.resolve("interop-agent").toAbsolutePath());
-        agent.setConfig("dev.edgeagent.cfg", "baseUrl", "http://127.0.0.1:" + hub.port() + "/");
-        agent.setConfig("dev.edgeagent.cfg", "agentId", AGENT_ID);
-        agent.setConfig("dev.edgeagent.cfg", "heartbeatSeconds", "2");
+        agent.configure(hub.port(), AGENT_ID);
         agent.start();
         agent.awaitPorts(90_000, utf8InPort, latin1InPort);
     }
@@ -105,7 +105,7 @@ public class HapiAndPythonInteropIT {
 
     private static String seed() {
         return "{\n"
-                + " \"clients\": [{\"clientId\": \"" + InteropSupport.CLIENT_ID + "\", \"clientSecret\": \"" + InteropSupport.CLIENT_SECRET + "\"}],\n"
+                + " \"clients\": [{\"clientId\": \"" + HubHttp.CLIENT_ID + "\", \"clientSecret\": \"" + HubHttp.CLIENT_SECRET + "\"}],\n"
                 + " \"resources\": [\n"
                 + "  {\"resourceType\": \"Agent\", \"id\": \"" + AGENT_ID + "\", \"name\": \"interop\", \"status\": \"active\",\n"
                 + "   \"setting\": [],\n"
@@ -239,7 +239,7 @@ public class HapiAndPythonInteropIT {
                 String orm = "MSH|^~\\&|HIS|HOSP|LAB|LAB|20250101120000||ORM^O01^ORM_O01|" + controlId + "|P|2.5\r"
                         + "PID|1||P-" + controlId + "||" + family + "^" + given + "\r"
                         + "ORC|NW|O-" + controlId + "\r";
-                PushAnswer res = InteropSupport.push(hub.port(), AGENT_ID, "Device/" + deviceId, orm, TIMEOUT_MS);
+                PushAnswer res = HubHttp.push(hub.port(), AGENT_ID, "Device/" + deviceId, orm, TIMEOUT_MS);
                 assertEquals("$push to " + deviceId + " answered: " + show(res.body()), 200, res.status());
                 assertAa("HAPI device " + deviceId, res.body(), controlId);
                 assertEquals("HAPI's ACK names it as the sender", "LAB", field(res.body(), "MSH", 3));
@@ -279,7 +279,7 @@ public class HapiAndPythonInteropIT {
 
     private static void sendNonAscii(int port, String channel, Charset charset, String message, String controlId,
             String sendingApp, String sendingFacility) throws Exception {
-        byte[] ackBytes = InteropSupport.sendAndReceive(port, message, charset, TIMEOUT_MS);
+        byte[] ackBytes = MllpIo.sendAndReceive(port, message, charset, TIMEOUT_MS);
         String ack = new String(ackBytes, charset);
         assertAa(channel, ack, controlId);
         assertEquals("ACK on " + channel + " must be encoded in " + charset + " (MSH-5 = original sending app); ACK: " + show(ack),
@@ -314,7 +314,7 @@ public class HapiAndPythonInteropIT {
                 + "PID|1||P1||Müller^Renée\r"
                 + "ORC|NW|O1\r";
         try (RawDevice device = new RawDevice(rawLatin1DevicePort, ISO_8859_1, "Empfangen für Renée")) {
-            PushAnswer res = InteropSupport.push(hub.port(), AGENT_ID, "Device/raw-latin1-device", orm, TIMEOUT_MS);
+            PushAnswer res = HubHttp.push(hub.port(), AGENT_ID, "Device/raw-latin1-device", orm, TIMEOUT_MS);
             assertEquals("$push answered: " + show(res.body()), 200, res.status());
             assertAa("raw ISO-8859-1 device", res.body(), "LATINPUSH1");
             assertEquals("the device's ISO-8859-1 ACK must be decoded as ISO-8859-1", "Empfangen für Renée",
@@ -338,7 +338,7 @@ public class HapiAndPythonInteropIT {
             Files.writeString(file, "MSH|^~\\&|PYHL7|PYFAC|LABADT|MCM|20250101120000||ADT^A01^ADT_A01|PY0001|P|2.5\n"
                     + "EVN|A01|20250101120000\n"
                     + "PID|1||PATID9^^^MCM^MR||PYTHON^MONTY||19690101|M\n", UTF_8);
-            String out = InteropSupport.run(file.getParent(), 30, mllpSend, "--loose", "-p", Integer.toString(utf8InPort),
+            String out = AgentProcess.run(file.getParent(), 30, mllpSend, "--loose", "-p", Integer.toString(utf8InPort),
                     "-f", file.toString(), "127.0.0.1");
             assertTrue("mllp_send output has no AA ACK for PY0001:\n" + out, out.contains("MSA|AA|PY0001"));
             String body = hubBody("utf8-in", "PY0001");
