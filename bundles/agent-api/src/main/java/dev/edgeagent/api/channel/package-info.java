@@ -1,4 +1,4 @@
 /** Channel SPI: protocol bundles register a ChannelFactory (and optionally an OutboundConnector). */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package dev.edgeagent.api.channel;

@@ -22,6 +22,7 @@ final class AckBuilder {
     /** HL7 table 0357 codes used in our ERR segments. */
     static final String ERR_SEGMENT_SEQUENCE = "100^Segment sequence error";
     static final String ERR_REQUIRED_FIELD_MISSING = "101^Required field missing";
+    static final String ERR_DUPLICATE_KEY = "205^Duplicate key identifier";
     static final String ERR_INTERNAL = "207^Application internal error";
 
     /** MSA-3 text Medplum uses for each code. */

@@ -8,6 +8,7 @@ import dev.edgeagent.api.channel.ChannelState;
 import dev.edgeagent.api.channel.ChannelStats;
 import dev.edgeagent.api.channel.DeviceReply;
 import dev.edgeagent.api.channel.InboundMessage;
+import dev.edgeagent.api.channel.MessageRefusedException;
 import dev.edgeagent.api.channel.Submission;
 import dev.edgeagent.api.message.ContentTypes;
 import io.netty.bootstrap.ServerBootstrap;
@@ -48,6 +49,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * <ul>
  * <li>the commit ACK (CA/AA) is sent when the runtime has taken the message ({@link Submission#accepted()}),
  *     not before; if it cannot take it the device gets CE (AE in {@code aa} mode) with the reason;</li>
+ * <li>a message the runtime refuses for good ({@link MessageRefusedException}: a refused duplicate MSH-10) is
+ *     answered CR in {@code enhanced=true}, AR otherwise, and AR in every mode when the id was reused for different
+ *     content (spec §8 intake). This answer is sent even with {@code nakOnError=false}, as the Medplum Agent's
+ *     durable queue does, and is not subject to appLevelAck gating: it is the device's only answer;</li>
  * <li>a frame not starting with MSH is answered AR (CR in enhanced mode) from a minimal MSH of our own;</li>
  * <li>a message without MSH-10 is answered AR/CR and not forwarded (nothing could correlate its answer);</li>
  * <li>a server answer with status ≥ 400, an answer that is not HL7, or no answer at all (link buffer full,
@@ -516,6 +521,12 @@ final class Hl7Channel implements Channel {
 
         private void commitFailed(Exchange ex, Throwable failure) {
             ex.commitFailed = true;
+            MessageRefusedException refusal = MessageRefusedException.of(failure).orElse(null);
+            if (refusal != null) {
+                refused(ex, refusal);
+                finish(ex);
+                return;
+            }
             String reason = rootMessage(failure);
             String err = "Message " + ex.shownId() + " from " + remote + " was not accepted: " + reason;
             LOG.warn("{}{}", logPrefix, err);
@@ -525,6 +536,18 @@ final class Hl7Channel implements Channel {
                 nak(factory.ackBuilder().build(ex.msh, code, reason, AckBuilder.ERR_INTERNAL, null, reason), ex.charset);
             }
             finish(ex);
+        }
+
+        /** AR/CR for a message the runtime refused for good, so the device stops resending it. */
+        private void refused(Exchange ex, MessageRefusedException refusal) {
+            String err = "Message " + ex.shownId() + " from " + remote + " refused (" + refusal.reason() + "): "
+                    + refusal.getMessage();
+            LOG.warn("{}{}", logPrefix, err);
+            error(err);
+            if (!channel.isActive()) return;
+            MessageRefusedException.Reason reason = refusal.reason();
+            nak(factory.ackBuilder().build(ex.msh, refusalCode(params.enhanced, reason), refusalText(reason),
+                    refusalErrCode(reason), "MSH^1^10", refusal.getMessage()), ex.charset);
         }
 
         /** The answer (or failure) for one forwarded message; any thread. */
@@ -538,6 +561,12 @@ final class Hl7Channel implements Channel {
                 return;
             }
             if (failure != null) {
+                MessageRefusedException refusal = MessageRefusedException.of(failure).orElse(null);
+                if (refusal != null) { // standard mode: the refusal reaches us through the reply stage only
+                    refused(ex, refusal);
+                    finish(ex);
+                    return;
+                }
                 String reason = rootMessage(failure);
                 String err = "No reply for message " + ex.shownId() + " from " + remote + ": " + reason;
                 LOG.warn("{}{}", logPrefix, err);
@@ -639,6 +668,35 @@ final class Hl7Channel implements Channel {
                     error(err);
                 }
             });
+        }
+    }
+
+    /**
+     * Spec §8: a refused copy is CR in {@code enhanced=true} (a commit-level reject), AR in {@code aa} mode and in
+     * standard mode (which have no commit codes the device expects); an id reused for different content is an
+     * application-level fault of the sender, AR in every mode.
+     */
+    static String refusalCode(Hl7Params.Enhanced mode, MessageRefusedException.Reason reason) {
+        if (reason == MessageRefusedException.Reason.DUPLICATE_DIFFERENT_CONTENT) return "AR";
+        return mode == Hl7Params.Enhanced.STANDARD ? "CR" : "AR";
+    }
+
+    /** MSA-3 (at most 80 characters); the runtime's full reason goes to ERR-8. */
+    static String refusalText(MessageRefusedException.Reason reason) {
+        switch (reason) {
+            case DUPLICATE: return "Duplicate message control ID";
+            case DUPLICATE_DIFFERENT_CONTENT: return "Message control ID already used by a different message";
+            default: return "Message refused";
+        }
+    }
+
+    static String refusalErrCode(MessageRefusedException.Reason reason) {
+        switch (reason) {
+            case DUPLICATE:
+            case DUPLICATE_DIFFERENT_CONTENT:
+                return AckBuilder.ERR_DUPLICATE_KEY;
+            default:
+                return AckBuilder.ERR_INTERNAL;
         }
     }
 

@@ -1,0 +1,180 @@
+package dev.edgeagent.itests.interop;
+
+import static dev.edgeagent.itests.interop.InteropSupport.show;
+import static dev.edgeagent.itests.support.MllpIo.field;
+import static dev.edgeagent.itests.support.MllpIo.frame;
+import static dev.edgeagent.itests.support.MllpIo.readFrame;
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertTrue;
+
+import dev.edgeagent.hub.Hub;
+import dev.edgeagent.hub.HubOptions;
+import dev.edgeagent.hub.ReceivedMessage;
+import dev.edgeagent.itests.support.AgentProcess;
+import dev.edgeagent.itests.support.HubHttp;
+import dev.edgeagent.itests.support.MllpIo;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Path;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.Test;
+
+/**
+ * Retransmitted MSH-10s through the real agent and its durable queue (spec §8 intake): a refused copy is answered
+ * CR (AR in aa mode), an id reused for different content AR, and neither reaches the hub; an identical copy under
+ * the default {@code idempotent} gets CA and the stored answer again.
+ */
+public class DuplicateIT {
+    private static final String AGENT_ID = "duplicate-agent";
+    private static final int TIMEOUT_MS = 20_000;
+
+    private static Hub hub;
+    private static AgentProcess agent;
+    private static int rejectPort;
+    private static int rejectAaPort;
+    private static int idempotentPort;
+
+    @BeforeClass
+    public static void startHubAndAgent() throws Exception {
+        rejectPort = MllpIo.freePort();
+        rejectAaPort = MllpIo.freePort();
+        idempotentPort = MllpIo.freePort();
+        hub = Hub.start(HubOptions.defaults().host("127.0.0.1").port(0).heartbeatMs(5_000).seedJson(seed()));
+        String tarball = System.getProperty("edge.assembly");
+        assertNotNull("system property edge.assembly (the assembly tarball) is not set; run through the itests pom", tarball);
+        agent = AgentProcess.extract(Path.of(tarball),
+                Path.of(System.getProperty("edge.target", "target")).resolve("duplicate-agent").toAbsolutePath());
+        agent.configure(hub.port(), AGENT_ID);
+        agent.start();
+        agent.awaitPorts(90_000, rejectPort, rejectAaPort, idempotentPort);
+    }
+
+    @AfterClass
+    public static void stopAgentAndHub() throws Exception {
+        try {
+            if (agent != null) {
+                agent.close();
+            }
+        } finally {
+            if (hub != null) {
+                hub.stop();
+            }
+        }
+    }
+
+    private static String seed() {
+        return "{\n"
+                + " \"clients\": [{\"clientId\": \"" + HubHttp.CLIENT_ID + "\", \"clientSecret\": \"" + HubHttp.CLIENT_SECRET + "\"}],\n"
+                + " \"resources\": [\n"
+                + "  {\"resourceType\": \"Agent\", \"id\": \"" + AGENT_ID + "\", \"name\": \"duplicates\", \"status\": \"active\",\n"
+                + "   \"setting\": [],\n"
+                + "   \"channel\": [\n"
+                + channel("dup-reject", "ep-reject") + ",\n"
+                + channel("dup-reject-aa", "ep-reject-aa") + ",\n"
+                + channel("dup-idempotent", "ep-idempotent") + "]},\n"
+                + endpoint("ep-reject", rejectPort, "enhanced=true&duplicateBehavior=reject") + ",\n"
+                + endpoint("ep-reject-aa", rejectAaPort, "enhanced=aa&duplicateBehavior=reject") + ",\n"
+                + endpoint("ep-idempotent", idempotentPort, "enhanced=true") + "\n"
+                + " ]\n}\n";
+    }
+
+    private static String channel(String name, String endpoint) {
+        return "    {\"name\": \"" + name + "\", \"endpoint\": {\"reference\": \"Endpoint/" + endpoint
+                + "\"}, \"targetReference\": {\"reference\": \"Bot/ack\"}}";
+    }
+
+    private static String endpoint(String id, int port, String query) {
+        return "  {\"resourceType\": \"Endpoint\", \"id\": \"" + id + "\", \"status\": \"active\", \"address\": \"mllp://0.0.0.0:"
+                + port + "?" + query + "\"}";
+    }
+
+    private static String message(String controlId, String patient) {
+        return "MSH|^~\\&|DUPTEST|LAB|EDGE|HOSP|20250101120000||ADT^A01^ADT_A01|" + controlId + "|P|2.5\r"
+                + "EVN|A01|20250101120000\r"
+                + "PID|1||" + patient + "^^^MCM^MR||Doe^John||19700101|M\r";
+    }
+
+    /** One device connection: sends a message and reads the agent's answers in order. */
+    private static final class Device implements AutoCloseable {
+        private final Socket socket = new Socket();
+
+        Device(int port) throws IOException {
+            socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), TIMEOUT_MS);
+            socket.setSoTimeout(TIMEOUT_MS);
+        }
+
+        void send(String message) throws IOException {
+            socket.getOutputStream().write(frame(message.getBytes(UTF_8)));
+            socket.getOutputStream().flush();
+        }
+
+        String next() throws IOException {
+            byte[] f = readFrame(socket.getInputStream());
+            assertNotNull("the agent closed the connection instead of answering", f);
+            return new String(f, UTF_8);
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+
+    private static long arrivals(String channel, String controlId) {
+        return hub.receivedMessages().stream().filter(m -> channel.equals(m.channel()))
+                .map(ReceivedMessage::body).filter(b -> b != null && controlId.equals(field(b, "MSH", 10))).count();
+    }
+
+    private static void assertRefused(String answer, String code, String controlId) {
+        assertEquals(show(answer), code, field(answer, "MSA", 1));
+        assertEquals(show(answer), controlId, field(answer, "MSA", 2));
+        assertTrue(show(answer), field(answer, "ERR", 3).startsWith("205^"));
+        assertTrue(show(answer), field(answer, "ERR", 8).contains("Duplicate message control id '" + controlId + "'"));
+    }
+
+    @Test
+    public void rejectAnswersCrInEnhancedModeAndArInAaMode() throws Exception {
+        try (Device d = new Device(rejectPort)) {
+            d.send(message("R1", "P1"));
+            assertEquals("CA", field(d.next(), "MSA", 1));
+            assertEquals("AA", field(d.next(), "MSA", 1)); // the hub bot's answer
+            d.send(message("R1", "P1"));
+            assertRefused(d.next(), "CR", "R1");
+            d.send(message("R1", "P2"));
+            String ar = d.next();
+            assertRefused(ar, "AR", "R1"); // a reused id is AR in every mode
+            assertEquals(show(ar), "Message control ID already used by a different message", field(ar, "MSA", 3));
+        }
+        try (Device d = new Device(rejectAaPort)) {
+            d.send(message("R2", "P1"));
+            assertEquals("AA", field(d.next(), "MSA", 1)); // aa mode: the commit ACK is AA, the server's is dropped
+            d.send(message("R2", "P1"));
+            assertRefused(d.next(), "AR", "R2");
+        }
+        assertEquals("the refused copies must not reach the hub", 1, arrivals("dup-reject", "R1"));
+        assertEquals("the refused copy must not reach the hub", 1, arrivals("dup-reject-aa", "R2"));
+    }
+
+    @Test
+    public void idempotentReplaysIdenticalCopiesAndRejectsDifferentContent() throws Exception {
+        try (Device d = new Device(idempotentPort)) {
+            d.send(message("I1", "P1"));
+            assertEquals("CA", field(d.next(), "MSA", 1));
+            String first = d.next();
+            assertEquals(show(first), "AA", field(first, "MSA", 1));
+            d.send(message("I1", "P1"));
+            assertEquals("CA", field(d.next(), "MSA", 1));
+            String replay = d.next();
+            assertEquals(show(replay), "AA", field(replay, "MSA", 1));
+            assertEquals(show(replay), "I1", field(replay, "MSA", 2));
+            d.send(message("I1", "P2"));
+            assertRefused(d.next(), "AR", "I1");
+        }
+        assertEquals("an identical copy is answered from the store, not sent again", 1, arrivals("dup-idempotent", "I1"));
+    }
+}
