@@ -5,6 +5,7 @@ import dev.edgeagent.api.config.ConfigException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.LinkedHashMap;
@@ -28,12 +29,24 @@ final class BootstrapManager {
             BootstrapConfig.KEY_CLIENT_SECRET, BootstrapConfig.KEY_AGENT_ID, BootstrapConfig.KEY_LOG_LEVEL,
             BootstrapConfig.KEY_TRUST_STORE, BootstrapConfig.KEY_TRUST_STORE_PASSWORD);
 
-    /** Outcome of one configuration event: exactly one of the two is non-null. */
-    record Result(BootstrapConfig config, String error) {}
+    /**
+     * Seconds to wait at boot for the server before the channels start from the last-good snapshot; 0 = at once,
+     * negative = only after a failed Agent read (Medplum's behaviour). Ours, not Medplum's.
+     */
+    static final String KEY_OFFLINE_START = "offlineStartSeconds";
+    static final Duration DEFAULT_OFFLINE_START = Duration.ofSeconds(5);
+
+    /**
+     * Outcome of one configuration event: exactly one of {@code config} and {@code error} is non-null.
+     *
+     * @param offlineStart the boot grace ({@value #KEY_OFFLINE_START}); null = never
+     */
+    record Result(BootstrapConfig config, String error, Duration offlineStart) {}
 
     private final ConfigStore store;
     private final Path home;
     private String lastError;
+    private String lastOfflineWarning;
 
     /**
      * @param store Config Admin access, or null when unavailable (then nothing is written)
@@ -59,7 +72,7 @@ final class BootstrapManager {
             BootstrapConfig config = BootstrapConfig.parse(raw);
             lastError = null;
             applyLogLevel(config.logLevel());
-            return new Result(config, null);
+            return new Result(config, null, offlineStart(raw.get(KEY_OFFLINE_START)));
         } catch (ConfigException e) {
             String what = BootstrapConfig.missingKeys(raw).contains(e.key()) ? "incomplete" : "invalid";
             String error = "Agent configuration " + what + ": " + e.getMessage() + " (" + CFG_FILE + ")";
@@ -68,7 +81,24 @@ final class BootstrapManager {
                 LOG.error(error);
                 lastError = error;
             }
-            return new Result(null, error);
+            return new Result(null, error, null);
+        }
+    }
+
+    private Duration offlineStart(Object value) {
+        if (value == null || value.toString().isBlank()) return DEFAULT_OFFLINE_START;
+        String v = value.toString().trim();
+        try {
+            long s = Long.parseLong(v);
+            return s < 0 ? null : Duration.ofSeconds(s);
+        } catch (NumberFormatException e) {
+            String warning = "Invalid " + KEY_OFFLINE_START + " '" + v + "' in " + CFG_FILE + "; expected whole seconds. Using "
+                    + DEFAULT_OFFLINE_START.toSeconds();
+            if (!warning.equals(lastOfflineWarning)) {
+                LOG.warn(warning);
+                lastOfflineWarning = warning;
+            }
+            return DEFAULT_OFFLINE_START;
         }
     }
 

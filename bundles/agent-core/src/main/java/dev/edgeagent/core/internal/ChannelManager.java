@@ -9,8 +9,10 @@ import dev.edgeagent.api.channel.ChannelState;
 import dev.edgeagent.api.channel.ChannelStats;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
@@ -92,8 +94,24 @@ final class ChannelManager {
         }
     }
 
-    /** Applies a validated plan. A channel that cannot start is marked FAILED; the others are unaffected. */
-    void apply(ConfigPlanner.Plan plan) {
+    /** Ports of the channels that hold (or are taking) their listener now: the port probe skips them. */
+    Set<Integer> heldPorts() {
+        synchronized (lock) {
+            Set<Integer> out = new HashSet<>();
+            for (Entry e : entries) {
+                if (e.channel != null) out.add(e.config.port());
+            }
+            return out;
+        }
+    }
+
+    /**
+     * Applies a validated plan. A channel that cannot start is marked FAILED; the others are unaffected (the caller
+     * decides whether to roll back).
+     *
+     * @return one {@code Channel '<name>' failed to start: <reason>} line per channel that did not start
+     */
+    List<String> apply(ConfigPlanner.Plan plan) {
         synchronized (lock) {
             Map<String, Entry> old = new HashMap<>();
             for (Entry e : entries) old.put(e.name, e);
@@ -119,7 +137,7 @@ final class ChannelManager {
                 LOG.warn("Agent status is currently 'off'. All channels are disconnected until status is set back to 'active'");
                 entries = List.copyOf(next);
                 publishConfigs();
-                return;
+                return List.of();
             }
             List<Entry> toStart = new ArrayList<>();
             Map<String, ConfigPlanner.PlannedChannel> byName = new HashMap<>();
@@ -169,9 +187,12 @@ final class ChannelManager {
             }
             entries = List.copyOf(next);
             publishConfigs();
+            List<String> failures = new ArrayList<>();
             for (Entry e : toStart) {
-                start(e);
+                String error = start(e);
+                if (error != null) failures.add("Channel '" + e.name + "' failed to start: " + error);
             }
+            return failures;
         }
     }
 
@@ -266,7 +287,8 @@ final class ChannelManager {
         return new ChannelStats(e.name, type, address, state, 0, 0, 0, 0, Map.of(), lastError);
     }
 
-    private void start(Entry e) {
+    /** @return null when the channel started, else the reason */
+    private String start(Entry e) {
         e.state = ChannelState.STARTING;
         e.lastError = null;
         Channel ch = null;
@@ -277,6 +299,7 @@ final class ChannelManager {
             e.state = ChannelState.LISTENING;
             running.put(e.name, ch);
             LOG.info("{}Channel started on port {}", e.prefix(), e.config.port());
+            return null;
         } catch (ChannelException | RuntimeException ex) {
             String msg = ex.getMessage() == null ? ex.toString() : ex.getMessage();
             e.state = ChannelState.FAILED;
@@ -287,6 +310,7 @@ final class ChannelManager {
                 safeStop(e, ch);
             }
             LOG.error("{}Channel failed to start: {}", e.prefix(), msg);
+            return msg;
         }
     }
 

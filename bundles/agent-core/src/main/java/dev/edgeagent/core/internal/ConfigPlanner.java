@@ -7,6 +7,10 @@ import dev.edgeagent.api.channel.ConfigIssue;
 import dev.edgeagent.api.channel.EndpointAddress;
 import dev.edgeagent.api.transport.CloudClient;
 import dev.edgeagent.api.transport.CloudException;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -43,12 +47,63 @@ final class ConfigPlanner {
         private final List<String> problems;
 
         ConfigRejectedException(List<String> problems) {
-            super(problems.size() + " problem(s) found in agent config; no changes applied\n" + String.join("\n", problems));
+            this(problems.size() + " problem(s) found in agent config; no changes applied", problems);
+        }
+
+        ConfigRejectedException(String summary, List<String> problems) {
+            super(summary + "\n" + String.join("\n", problems));
             this.problems = List.copyOf(problems);
         }
 
         List<String> problems() {
             return problems;
+        }
+    }
+
+    /** Tries to take a port; answers null when it is free, else why not (e.g. {@code EADDRINUSE}). */
+    @FunctionalInterface
+    interface PortProbe {
+        String tryBind(int port);
+
+        /** Binds on all interfaces and releases at once, as the channel would bind (spec §3.5 "Port probe"). */
+        PortProbe SYSTEM = port -> {
+            try (ServerSocket s = new ServerSocket()) {
+                // Like the channels' listeners: a port whose old connections linger in TIME_WAIT is not taken.
+                s.setReuseAddress(true);
+                s.bind(new InetSocketAddress(port), 1);
+                return null;
+            } catch (BindException e) {
+                String m = String.valueOf(e.getMessage());
+                if (m.contains("in use")) return "EADDRINUSE";
+                if (m.contains("ermission denied")) return "EACCES";
+                return m;
+            } catch (IOException | RuntimeException e) {
+                return e.getMessage() != null ? e.getMessage() : e.toString();
+            }
+        };
+    }
+
+    /**
+     * The port probe of an apply: every port a channel of {@code plan} would start on and that no running channel
+     * holds already must be free, else nothing is applied.
+     *
+     * @param held ports of channels running now (they move or stay within this agent)
+     * @throws ConfigRejectedException {@code "<n> port(s) unavailable; no changes applied"}, one line per channel
+     */
+    static void probePorts(Plan plan, Set<Integer> held, PortProbe probe) throws ConfigRejectedException {
+        if (!plan.active()) return;
+        List<String> problems = new ArrayList<>();
+        Set<Integer> probed = new HashSet<>();
+        for (PlannedChannel pc : plan.channels()) {
+            int port = pc.config().port();
+            if (pc.endpointOff() || held.contains(port) || !probed.add(port)) continue;
+            String why = probe.tryBind(port);
+            if (why != null) {
+                problems.add("Channel '" + pc.name() + "' cannot start: Unable to bind port " + port + ": " + why);
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new ConfigRejectedException(problems.size() + " port(s) unavailable; no changes applied", problems);
         }
     }
 

@@ -12,8 +12,10 @@ import dev.edgeagent.api.queue.MessageStore;
 import dev.edgeagent.api.transport.LinkState;
 import dev.edgeagent.api.transport.Transport;
 import dev.edgeagent.api.transport.TransportListener;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.osgi.annotation.bundle.Capability;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.cm.ConfigurationAdmin;
@@ -32,12 +34,18 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
  * service: the transport references listeners and the core references the transport, and SCR refuses to
  * resolve that cycle ("Could not get service"), leaving the core deaf to the link. The transport, protocol bundles and operation handlers are dynamic
  * references: any of them can come and go without restarting the runtime (and so without stopping channels).
+ *
+ * <p>{@link AgentRuntime} is registered by hand too: DS would publish every key of PID {@value BootstrapConfig#PID},
+ * {@code clientSecret} included, as service properties readable by any bundle and by {@code service:list}.
  */
-@Component(service = AgentRuntime.class, configurationPid = BootstrapConfig.PID,
+// The manual registration still belongs in the manifest for resolvers and tooling.
+@Capability(namespace = "osgi.service", attribute = "objectClass:List<String>=dev.edgeagent.api.ops.AgentRuntime")
+@Component(service = {}, configurationPid = BootstrapConfig.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL, immediate = true)
 public class CoreComponent implements AgentRuntime, TransportListener {
     private final CoreRuntime runtime;
     private final ServiceRegistration<TransportListener> listenerRegistration;
+    private final ServiceRegistration<AgentRuntime> runtimeRegistration;
 
     @Activate
     public CoreComponent(
@@ -46,9 +54,12 @@ public class CoreComponent implements AgentRuntime, TransportListener {
             ConfigurationAdmin configAdmin,
             Map<String, Object> properties,
             BundleContext bundleContext) {
-        runtime = new CoreRuntime(configAdmin == null ? null : new ConfigAdminStore(configAdmin), BootstrapManager.defaultHome());
+        Path home = BootstrapManager.defaultHome();
+        runtime = new CoreRuntime(configAdmin == null ? null : new ConfigAdminStore(configAdmin), home,
+                CoreRuntime.Timing.DEFAULT, System::nanoTime, CoreRuntime.Options.defaults(home));
         runtime.configure(properties);
         listenerRegistration = bundleContext.registerService(TransportListener.class, this, null);
+        runtimeRegistration = bundleContext.registerService(AgentRuntime.class, this, null);
     }
 
     @Modified
@@ -58,10 +69,12 @@ public class CoreComponent implements AgentRuntime, TransportListener {
 
     @Deactivate
     void deactivate() {
-        try {
-            listenerRegistration.unregister();
-        } catch (IllegalStateException e) {
-            // already gone with the bundle
+        for (ServiceRegistration<?> r : List.of(runtimeRegistration, listenerRegistration)) {
+            try {
+                r.unregister();
+            } catch (IllegalStateException e) {
+                // already gone with the bundle
+            }
         }
         runtime.close();
     }

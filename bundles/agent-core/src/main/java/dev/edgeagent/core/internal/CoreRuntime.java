@@ -17,12 +17,14 @@ import dev.edgeagent.api.ops.AgentStatus;
 import dev.edgeagent.api.ops.AgentVersion;
 import dev.edgeagent.api.ops.OperationHandler;
 import dev.edgeagent.api.queue.MessageStore;
+import dev.edgeagent.api.transport.CloudClient;
 import dev.edgeagent.api.transport.CloudException;
 import dev.edgeagent.api.transport.LinkState;
 import dev.edgeagent.api.transport.Transport;
 import dev.edgeagent.api.transport.TransportException;
 import dev.edgeagent.api.transport.TransportListener;
 import dev.edgeagent.api.transport.TransportStatus;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -73,6 +75,17 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
         }
     }
 
+    /**
+     * Where the last-good configuration snapshot lives and how ports are probed before an apply.
+     *
+     * @param snapshotFile see {@link ConfigSnapshot#defaultFile}
+     */
+    record Options(Path snapshotFile, ConfigPlanner.PortProbe portProbe) {
+        static Options defaults(Path home) {
+            return new Options(ConfigSnapshot.defaultFile(home), ConfigPlanner.PortProbe.SYSTEM);
+        }
+    }
+
     private final long startedAt = System.currentTimeMillis();
     private final Timing timing;
     private final ScheduledExecutorService executor;
@@ -80,6 +93,8 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
     private final MessageRouter router;
     private final ChannelManager channels;
     private final ConfigPlanner planner = new ConfigPlanner();
+    private final ConfigSnapshot snapshot;
+    private final ConfigPlanner.PortProbe portProbe;
     private final Pinger pinger = new Pinger();
     private final AtomicInteger pings = new AtomicInteger();
 
@@ -100,11 +115,22 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
     private final AtomicBoolean loadScheduled = new AtomicBoolean();
     private volatile boolean live;
     private volatile boolean closed;
+    /** The last plan that applied end to end, for rollback (spec §3.5); guarded by reloadLock. */
+    private ConfigPlanner.Plan lastGood;
+    /** appliedAt of the snapshot whose channels run until the server's configuration replaces them, else null. */
+    private volatile String snapshotRunning;
+    private boolean snapshotProblemLogged; // guarded by reloadLock
     private ScheduledFuture<?> statsTimer; // guarded by timerLock
     private int statsFreq = -1; // guarded by timerLock
 
     CoreRuntime(ConfigStore store, Path home, Timing timing, LongSupplier nanoClock) {
+        this(store, home, timing, nanoClock, Options.defaults(home));
+    }
+
+    CoreRuntime(ConfigStore store, Path home, Timing timing, LongSupplier nanoClock, Options options) {
         this.timing = timing;
+        this.snapshot = new ConfigSnapshot(options.snapshotFile());
+        this.portProbe = options.portProbe();
         this.executor = newExecutor();
         this.bootstrapManager = new BootstrapManager(store, home);
         this.router = new MessageRouter(transport::get, this::agentIdOrUnknown, timing.responseTimeout(), nanoClock,
@@ -146,6 +172,17 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
         if (previous == null || !previous.agentId().equals(r.config().agentId())) {
             loaded = false;
             if (live) scheduleLoad(0);
+        }
+        if (previous == null && r.offlineStart() != null) {
+            Duration grace = r.offlineStart();
+            // Devices must not wait for the server: after the grace the last-good config opens the listeners and
+            // the durable queue holds their messages until the link is live (Medplum waits for the first open).
+            try {
+                executor.schedule(() -> startFromSnapshot("Agent/" + agentIdOrUnknown() + " not read from the server within "
+                        + grace.toSeconds() + " s of start"), grace.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+                // closed meanwhile
+            }
         }
     }
 
@@ -480,13 +517,119 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
         if (loaded || !live || closed) return;
         try {
             load();
-        } catch (ConfigPlanner.ConfigRejectedException e) {
-            // Already logged with every problem; waits for a corrected Agent and a reload request.
+        } catch (ConfigPlanner.ConfigRejectedException | ApplyFailed e) {
+            // Already logged; waits for a corrected Agent and a reload request. Meanwhile devices keep the last-good config.
+            startFromSnapshot("Agent/" + agentIdOrUnknown() + " from the server was not applied");
         } catch (Exception e) {
             Duration d = timing.loadRetryDelay();
             LOG.error("{}; retrying in {}", e.getMessage(), d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms");
+            if (e instanceof ServerUnavailable) startFromSnapshot(e.getMessage());
             if (live) scheduleLoad(d.toMillis());
         }
+    }
+
+    /**
+     * Boot fallback (spec §1.5 step 3, checklist 33): runs the last-good snapshot when nothing from the server has
+     * been applied yet. Never on a live reload: once the server's config runs, a failed read changes nothing.
+     */
+    private void startFromSnapshot(String why) {
+        reloadLock.lock();
+        try {
+            BootstrapConfig b = bootstrap;
+            if (loaded || closed || snapshotRunning != null || b == null) return;
+            ConfigSnapshot.Content c;
+            try {
+                c = snapshot.read();
+            } catch (IOException | RuntimeException e) {
+                logSnapshotProblem("ERROR", why + "; the configuration snapshot " + snapshot.file() + " is unreadable ("
+                        + e.getMessage() + "): channels start once Agent/" + b.agentId() + " has been read from the server");
+                return;
+            }
+            if (c == null) {
+                // Normal on a first start: nothing has applied yet.
+                logSnapshotProblem("INFO", why + "; no configuration snapshot at " + snapshot.file()
+                        + ": channels start once Agent/" + b.agentId() + " has been read from the server");
+                return;
+            }
+            if (!b.agentId().equals(c.agentId())) {
+                logSnapshotProblem("WARN", why + "; ignoring the configuration snapshot " + snapshot.file() + ": it belongs to Agent/"
+                        + c.agentId() + ", this agent is Agent/" + b.agentId());
+                return;
+            }
+            ConfigPlanner.Plan plan;
+            try {
+                plan = planner.plan(c.asCloud(), b.agentId(), channels.factories());
+                ConfigPlanner.probePorts(plan, channels.heldPorts(), portProbe);
+            } catch (CloudException | ConfigPlanner.ConfigRejectedException e) {
+                logSnapshotProblem("ERROR", why + "; the configuration snapshot written at " + c.appliedAt() + " ("
+                        + snapshot.file() + ") cannot be applied: " + e.getMessage());
+                return;
+            }
+            for (String w : plan.warnings()) {
+                LOG.warn(w);
+            }
+            List<String> failures = applyPlan(plan);
+            if (failures.isEmpty()) lastGood = plan;
+            snapshotRunning = c.appliedAt();
+            LOG.warn("{}; running the configuration from snapshot written at {} ({}): {} channel(s), {} running{}; "
+                    + "the server's configuration replaces it once Agent/{} can be read", why, c.appliedAt(), snapshot.file(),
+                    plan.channels().size(), channels.runningChannels().size(),
+                    plan.active() ? "" : " (Agent.status is '" + plan.agentStatus() + "')", b.agentId());
+        } finally {
+            reloadLock.unlock();
+        }
+    }
+
+    private void logSnapshotProblem(String level, String text) {
+        if (snapshotProblemLogged) return; // once per boot, not per retry of the Agent read
+        snapshotProblemLogged = true;
+        switch (level) {
+            case "ERROR" -> LOG.error(text);
+            case "WARN" -> LOG.warn(text);
+            default -> LOG.info(text);
+        }
+    }
+
+    /** A channel failed to start and the last-good config was restored; the message is the original failure. */
+    static final class ApplyFailed extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        ApplyFailed(String message) {
+            super(message);
+        }
+    }
+
+    /** The Agent and Endpoints as the planner read them: the content of the next snapshot. */
+    private static final class RecordingCloud implements CloudClient {
+        private final CloudClient delegate;
+        Map<String, Object> agent;
+        final Map<String, Map<String, Object>> endpoints = new LinkedHashMap<>();
+
+        RecordingCloud(CloudClient delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public Map<String, Object> read(String resourceType, String id) throws CloudException {
+            Map<String, Object> r = delegate.read(resourceType, id);
+            if ("Agent".equals(resourceType)) agent = r;
+            else if ("Endpoint".equals(resourceType) && r != null) endpoints.put(id, r);
+            return r;
+        }
+
+        @Override
+        public String createBinary(String contentType, Path file) throws CloudException {
+            return delegate.createBinary(contentType, file);
+        }
+    }
+
+    /** Settings, then the channel diff (spec §3.5 apply order). */
+    private List<String> applyPlan(ConfigPlanner.Plan plan) {
+        agentStatus = plan.agentStatus();
+        settings = plan.settings();
+        List<String> failures = channels.apply(plan);
+        applySettings(plan.settings());
+        return failures;
     }
 
     /** The Agent could not be read (server or network problem): worth retrying, unlike a bad configuration. */
@@ -513,8 +656,10 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
                 throw new IllegalStateException("No transport deployed: cannot read Agent/" + b.agentId());
             }
             ConfigPlanner.Plan plan;
+            RecordingCloud cloud = new RecordingCloud(t.cloud());
             try {
-                plan = planner.plan(t.cloud(), b.agentId(), channels.factories());
+                plan = planner.plan(cloud, b.agentId(), channels.factories());
+                ConfigPlanner.probePorts(plan, channels.heldPorts(), portProbe);
             } catch (CloudException e) {
                 String msg = "Unable to read Agent/" + b.agentId() + " from the server: " + e.getMessage()
                         + (e.status() > 0 ? " (HTTP " + e.status() + ")" : "");
@@ -528,16 +673,39 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
             for (String w : plan.warnings()) {
                 LOG.warn(w);
             }
-            agentStatus = plan.agentStatus();
-            settings = plan.settings();
-            channels.apply(plan);
-            applySettings(plan.settings());
+            List<String> failures = applyPlan(plan);
+            if (!failures.isEmpty() && lastGood != null) {
+                String original = String.join("\n", failures);
+                List<String> again = applyPlan(lastGood);
+                if (again.isEmpty()) {
+                    LOG.info("Rolled back to last-good config successfully.");
+                } else {
+                    LOG.error("Rollback to last-good config incomplete: {}", String.join("; ", again));
+                }
+                agentConfigError = original;
+                throw new ApplyFailed(original);
+            }
+            if (failures.isEmpty()) {
+                // Only a config that ran end to end is worth returning to (rollback, boot fallback).
+                lastGood = plan;
+                try {
+                    snapshot.write(cloud.agent, cloud.endpoints, AgentVersion.get());
+                } catch (IOException | RuntimeException e) {
+                    LOG.warn("Unable to write the configuration snapshot {}: {}; the previous one is kept", snapshot.file(), e.toString());
+                }
+            }
             agentConfigError = null;
+            String replaced = snapshotRunning;
+            snapshotRunning = null;
             loaded = true;
             long runningCount = channels.runningChannels().size();
             String summary = "Agent configuration applied: " + plan.channels().size() + " channel(s), " + runningCount
                     + " running" + (plan.active() ? "" : " (Agent.status is '" + plan.agentStatus() + "')");
-            LOG.info(summary);
+            if (replaced != null) {
+                LOG.info("{}; it replaces the configuration from snapshot written at {}", summary, replaced);
+            } else {
+                LOG.info(summary);
+            }
             return summary;
         } finally {
             reloadLock.unlock();
@@ -674,6 +842,11 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
             LOG.error(e.getMessage());
             throw new IllegalStateException(e.getMessage(), e.getCause());
         }
+    }
+
+    /** For tests: a lower bound on device waits for stored messages' answers. */
+    void maxDurableWaits(int max) {
+        router.maxDurableWaits(max);
     }
 
     /** For tests: the number of submissions waiting for the server. */

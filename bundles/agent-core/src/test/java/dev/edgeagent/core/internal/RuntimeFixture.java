@@ -10,6 +10,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -26,6 +28,8 @@ abstract class RuntimeFixture {
     FakeTransport transport;
     FakeFactory hl7;
     CoreRuntime rt;
+    /** Ports the fake probe reports as taken by another process; real binds are left to the probe's own test. */
+    final Set<Integer> busyPorts = ConcurrentHashMap.newKeySet();
 
     @BeforeEach
     void createRuntime() {
@@ -33,8 +37,17 @@ abstract class RuntimeFixture {
         transport = new FakeTransport();
         hl7 = new FakeFactory("HL7", "mllp");
         rt = new CoreRuntime(null, home,
-                new CoreRuntime.Timing(RESPONSE_TIMEOUT, Duration.ofMillis(20), Duration.ofMillis(50)), clock::get);
+                new CoreRuntime.Timing(RESPONSE_TIMEOUT, Duration.ofMillis(20), Duration.ofMillis(50)), clock::get, options());
         rt.configure(bootstrap());
+    }
+
+    /** Snapshot under the test's home; a port probe that never touches the machine's ports. */
+    CoreRuntime.Options options() {
+        return new CoreRuntime.Options(snapshotFile(), port -> busyPorts.contains(port) ? "EADDRINUSE" : null);
+    }
+
+    Path snapshotFile() {
+        return home.resolve("data/edge-agent/applied-config.json");
     }
 
     @AfterEach
