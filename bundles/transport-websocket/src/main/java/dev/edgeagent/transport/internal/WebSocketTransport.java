@@ -40,6 +40,9 @@ import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.ScheduledFuture;
+import org.osgi.annotation.bundle.Capability;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
 import java.io.File;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -49,6 +52,8 @@ import java.nio.file.Path;
 import java.security.KeyStore;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.Dictionary;
+import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -88,9 +93,15 @@ import org.slf4j.LoggerFactory;
  * {@link TransportSettings} ({@code linkBufferFrames}, {@code linkBufferBytes}, {@code heartbeatSeconds},
  * {@code connectTimeoutMs}, {@code loginRetrySeconds}, {@code reconnectMinDelayMs},
  * {@code reconnectMaxDelayMs}, {@code restTimeoutSeconds}, {@code linkSilenceSeconds}).
+ *
+ * <p>The {@link Transport} service is registered by hand: DS would publish every key of the PID as a service
+ * property, {@code clientSecret} and {@code trustStorePassword} included, readable by any bundle and by
+ * {@code service:list}. The registration carries only {@link Transport#LINK_STATE_PROPERTY}, kept current.
  */
+// The manual registration still belongs in the manifest for resolvers and tooling.
+@Capability(namespace = "osgi.service", attribute = "objectClass:List<String>=dev.edgeagent.api.transport.Transport")
 @Component(configurationPid = BootstrapConfig.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL,
-        service = Transport.class)
+        service = {}, immediate = true)
 public final class WebSocketTransport implements Transport {
     private static final Logger LOG = LoggerFactory.getLogger(WebSocketTransport.class);
 
@@ -158,9 +169,15 @@ public final class WebSocketTransport implements Transport {
     private ScheduledFuture<?> refreshTask;
     private ScheduledFuture<?> reconnectTask;
 
+    /** Null outside OSGi (tests). */
+    private volatile ServiceRegistration<Transport> registration;
+
     @Activate
-    public WebSocketTransport(Map<String, Object> config) {
+    public WebSocketTransport(Map<String, Object> config, BundleContext context) {
         this(config, List.of());
+        registration = context.registerService(Transport.class, this, serviceProperties(state));
+        // A state change between construction and registration would otherwise be missed.
+        publishState();
     }
 
     /** For tests: listeners that must see every state from the start. */
@@ -220,6 +237,15 @@ public final class WebSocketTransport implements Transport {
     public void close() {
         if (!closed.compareAndSet(false, true)) {
             return;
+        }
+        ServiceRegistration<Transport> r = registration;
+        registration = null;
+        if (r != null) {
+            try {
+                r.unregister();
+            } catch (IllegalStateException e) {
+                // already gone with the bundle
+            }
         }
         io.netty.util.concurrent.Future<?> done = loop.submit(() -> {
             generation++;
@@ -834,12 +860,32 @@ public final class WebSocketTransport implements Transport {
         } else {
             LOG.info("Cloud link {} ({}): {}", next, url, detail);
         }
+        publishState();
         for (TransportListener l : listeners) {
             try {
                 l.onLinkState(next);
             } catch (RuntimeException e) {
                 LOG.warn("Transport listener {} failed on link state {}", l, next, e);
             }
+        }
+    }
+
+    private static Dictionary<String, Object> serviceProperties(LinkState s) {
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put(LINK_STATE_PROPERTY, s.name());
+        return props;
+    }
+
+    /** Mirrors the link state into the service registration (so filters such as {@code (edgeagent.link.state=LIVE)} work). */
+    private void publishState() {
+        ServiceRegistration<Transport> r = registration;
+        if (r == null) {
+            return;
+        }
+        try {
+            r.setProperties(serviceProperties(state));
+        } catch (IllegalStateException e) {
+            // unregistered concurrently by close()
         }
     }
 
