@@ -3,6 +3,7 @@ package dev.edgeagent.core.internal;
 import dev.edgeagent.api.channel.ChannelContext;
 import dev.edgeagent.api.channel.DeviceReply;
 import dev.edgeagent.api.channel.InboundMessage;
+import dev.edgeagent.api.channel.MessageRefusedException;
 import dev.edgeagent.api.channel.Submission;
 import dev.edgeagent.api.message.AgentMessage;
 import dev.edgeagent.api.message.MessageTypes;
@@ -20,7 +21,10 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -66,13 +70,28 @@ final class MessageRouter {
         }
 
         void fail(String message) {
-            IllegalStateException ex = new IllegalStateException(message);
+            fail(new IllegalStateException(message));
+        }
+
+        void fail(RuntimeException ex) {
             accepted.completeExceptionally(ex);
             reply.completeExceptionally(ex);
         }
     }
 
+    /**
+     * Devices waiting for a stored message's answer are bounded in number: during a long outage an enhanced-mode
+     * device keeps sending (each message CA'd from disk) and every wait would otherwise stay in memory for the whole
+     * response timeout. Beyond the bound the oldest waits end early, like an expired one; their messages are delivered.
+     */
+    static final int DEFAULT_MAX_DURABLE_WAITS = 10_000;
+
     private final ConcurrentHashMap<String, Pending> pending = new ConcurrentHashMap<>();
+    /** Durable submissions in arrival order; may still hold settled ones until they are polled. */
+    private final ConcurrentLinkedQueue<Pending> durableWaits = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger durableWaitCount = new AtomicInteger();
+    private final AtomicLong durableWaitsReleased = new AtomicLong();
+    private volatile int maxDurableWaits = DEFAULT_MAX_DURABLE_WAITS;
     private final Supplier<Transport> transport;
     private final Supplier<String> agentId;
     private final CloudClient cloud;
@@ -147,6 +166,10 @@ final class MessageRouter {
     private Submission submitDurable(StoreAndForward q, String channel, InboundMessage m, Pending p) {
         p.durable = true;
         pending.put(p.callback, p);
+        durableWaits.add(p);
+        if (durableWaitCount.incrementAndGet() > maxDurableWaits) {
+            releaseOldestWaits();
+        }
         CompletionStage<Intake> stored;
         try {
             stored = q.append(channel, m, p.callback);
@@ -159,10 +182,12 @@ final class MessageRouter {
                 return;
             }
             pending.remove(p.callback);
-            String reason = e != null ? StoreAndForward.messageOf(e) : duplicate(q, channel, m, p, in.duplicateOf());
-            if (reason != null) {
-                LOG.warn("[{}] Message {} not accepted: {}", channel, m.messageId() != null ? m.messageId() : p.callback, reason);
-                p.fail(reason);
+            RuntimeException failure = e != null ? new IllegalStateException(StoreAndForward.messageOf(e))
+                    : duplicate(q, channel, m, p, in.duplicateOf());
+            if (failure != null) {
+                LOG.warn("[{}] Message {} not accepted: {}", channel, m.messageId() != null ? m.messageId() : p.callback,
+                        failure.getMessage());
+                p.fail(failure);
             }
         });
         return p;
@@ -171,19 +196,25 @@ final class MessageRouter {
     /**
      * {@code duplicateBehavior} (spec §8): with {@code idempotent}, an identical copy is accepted again and gets the
      * stored server answer (or the coming one, if the original is still pending); a different body, or any copy
-     * under {@code reject}, is refused.
+     * under {@code reject}, is refused. A different body is refused as {@code DUPLICATE_DIFFERENT_CONTENT} under either
+     * behaviour, so the device learns that its id was reused, not merely that it resent a message.
      *
-     * @return the reason the copy is refused, or null when it was handled
+     * @return the refusal, or null when the copy was handled
      */
-    private String duplicate(StoreAndForward q, String channel, InboundMessage m, Pending p, PriorMessage prior) {
+    private MessageRefusedException duplicate(StoreAndForward q, String channel, InboundMessage m, Pending p,
+                                              PriorMessage prior) {
         StoredMessage earlier = prior.message();
         String what = "Duplicate message control id '" + m.messageId() + "' on channel '" + channel + "': ";
         String state = earlier.state().isPending() ? "still waiting for the server" : "already processed";
-        if (q.config(channel).rejectDuplicates()) {
-            return what + "a message with this id is " + state + " (duplicateBehavior=reject)";
+        boolean same = earlier.body().equals(m.body());
+        boolean reject = q.config(channel).rejectDuplicates();
+        if (!same) {
+            return new MessageRefusedException(MessageRefusedException.Reason.DUPLICATE_DIFFERENT_CONTENT,
+                    what + "a different message with this id is " + state + (reject ? " (duplicateBehavior=reject)" : ""));
         }
-        if (!earlier.body().equals(m.body())) {
-            return what + "a different message with this id is " + state;
+        if (reject) {
+            return new MessageRefusedException(MessageRefusedException.Reason.DUPLICATE,
+                    what + "a message with this id is " + state + " (duplicateBehavior=reject)");
         }
         if (earlier.state().isPending()) {
             LOG.info("[{}] Message {} received again while {}; accepted once, the server's answer goes to the new copy too",
@@ -210,6 +241,30 @@ final class MessageRouter {
                 return;
             }
             if (pending.putIfAbsent(originalCallback, copy) == null) return;
+        }
+    }
+
+    void maxDurableWaits(int max) {
+        maxDurableWaits = max;
+    }
+
+    private void releaseOldestWaits() {
+        while (durableWaitCount.get() > maxDurableWaits) {
+            Pending old = durableWaits.poll();
+            if (old == null) return;
+            durableWaitCount.decrementAndGet();
+            // Only a wait that already had its commit ACK ends here; one still being stored is left to the purge.
+            if (!old.accepted.isDone() || old.accepted.isCompletedExceptionally() || !pending.remove(old.callback, old)) {
+                continue;
+            }
+            long n = durableWaitsReleased.incrementAndGet();
+            if (n == 1 || n % 1000 == 0) {
+                LOG.warn("[{}] {} device wait(s) for the server's answer ended early so far: more than {} stored messages"
+                        + " are waiting for the server; the messages stay in the durable queue and will be delivered",
+                        old.channel, n, maxDurableWaits);
+            }
+            old.fail("More than " + maxDurableWaits + " stored messages are waiting for the server; this one stays in"
+                    + " the durable queue and will still be delivered");
         }
     }
 

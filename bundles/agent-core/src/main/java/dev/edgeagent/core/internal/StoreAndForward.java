@@ -62,6 +62,8 @@ import org.slf4j.LoggerFactory;
  * put back). The store is the source of truth; the dispatcher does not wait
  * for its bookkeeping writes (inflight/processed marks), which the store applies in order: a crash between the
  * server's answer and the processed mark means the message is sent once more (at least once, same MSH-10).
+ * A first attempt is not marked inflight (the row stays queued, which a restart treats the same way), so a delivered
+ * message costs its append plus one processed mark.
  */
 final class StoreAndForward {
     private static final Logger LOG = LoggerFactory.getLogger(StoreAndForward.class);
@@ -168,7 +170,9 @@ final class StoreAndForward {
             st.channels().forEach((ch, depth) -> {
                 long n = depth.count(MessageState.QUEUED) + depth.count(MessageState.INFLIGHT);
                 if (n == 0) return;
-                LOG.info("[{}] Resuming delivery of {} stored message(s) ({} possibly sent before the restart); the server's"
+                // A first attempt leaves no mark, so any of them may have reached the server: sent again, same MSH-10.
+                LOG.info("[{}] Resuming delivery of {} stored message(s) ({} of them being retried before the restart; any"
+                        + " may have reached the server already and is sent again with the same message id); the server's"
                         + " answers to them will be stored only, their device connections are gone", ch, n,
                         depth.count(MessageState.INFLIGHT));
                 dispatcher(ch).wake();
@@ -486,7 +490,10 @@ final class StoreAndForward {
             Transport t = transport.get();
             a.attempt++;
             String callback = a.m.callbackId() + "#" + a.attempt;
-            store.markInflight(a.m.id(), a.attempt).whenComplete(this::logWriteFailure);
+            // A first attempt is not marked: the row stays queued, which after a crash means exactly what inflight
+            // would (send again, same MSH-10), and the answer's processed mark is usually the message's only write
+            // after its append. From the second attempt on the mark keeps the attempt count across restarts.
+            if (a.attempt > 1) store.markInflight(a.m.id(), a.attempt).whenComplete(this::logWriteFailure);
             if (t == null) {
                 failedAttempt(a, "no transport deployed", null);
                 return;
@@ -519,9 +526,14 @@ final class StoreAndForward {
             Outcome o = classify(reply);
             switch (o.verdict()) {
                 case DELIVERED -> {
+                    // Marked before pump(): a page read it may start must see this message settled.
                     store.markDelivered(a.m.id(), reply.statusCode(), reply.body()).whenComplete(this::logWriteFailure);
+                    // Then the next message goes out from this thread, before the device hears the answer: with
+                    // maxWorkers=1 an executor hand-over or waking the device's connection would sit on the critical
+                    // path of every delivery. The relay follows under the same monitor.
+                    release(a);
+                    pump();
                     relayOrLog(a.m, reply);
-                    settle(a);
                 }
                 case REFUSED -> {
                     // Permanent: retrying cannot help; the device hears the server's answer.
@@ -565,6 +577,12 @@ final class StoreAndForward {
         }
 
         private void settle(Attempt a) {
+            release(a);
+            run(this::pump);
+        }
+
+        /** Forgets a settled message (monitor held); the caller sends the next one. */
+        private void release(Attempt a) {
             cancelTimer(a);
             if (reading) touched.add(a.m.id());
             active.remove(a.m.id());
@@ -572,7 +590,6 @@ final class StoreAndForward {
             inflight.remove(a.m.callbackId());
             recentlySettled.add(a.m.callbackId());
             if (a.key != null) busyKeys.computeIfPresent(a.key, (k, n) -> n > 1 ? n - 1 : null);
-            run(this::pump);
         }
 
         private void relayOrLog(StoredMessage m, DeviceReply reply) {

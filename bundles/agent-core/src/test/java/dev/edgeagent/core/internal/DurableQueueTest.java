@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import dev.edgeagent.api.channel.DeviceReply;
 import dev.edgeagent.api.channel.InboundMessage;
+import dev.edgeagent.api.channel.MessageRefusedException;
 import dev.edgeagent.api.channel.Submission;
 import dev.edgeagent.api.message.AgentMessage;
 import dev.edgeagent.api.queue.MessageState;
@@ -26,13 +27,23 @@ class DurableQueueTest extends RuntimeFixture {
 
     @BeforeEach
     void durableRuntime() {
-        rt.close();
-        // Dispatch timeout short so a retry happens in the test; the submission purge stays long.
-        // Frequent rescans so every test also checks that re-reading the queue never sends a message twice.
-        rt = new CoreRuntime(null, home, new CoreRuntime.Timing(RESPONSE_TIMEOUT, Duration.ofMillis(20), Duration.ofMillis(50),
-                Duration.ofMillis(150), Duration.ofMillis(30)), clock::get);
-        rt.configure(bootstrap());
+        // A dispatch timeout well above any scheduling delay of a loaded CI machine: an answer the test gives is
+        // never raced by a retry. Tests about timeouts shorten it with shortDispatchTimeout().
+        runtimeWithDispatchTimeout(Duration.ofSeconds(3));
         store = new FakeStore();
+    }
+
+    /** Frequent rescans so every test also checks that re-reading the queue never sends a message twice. */
+    private void runtimeWithDispatchTimeout(Duration dispatchTimeout) {
+        rt.close();
+        rt = new CoreRuntime(null, home, new CoreRuntime.Timing(RESPONSE_TIMEOUT, Duration.ofMillis(20), Duration.ofMillis(50),
+                dispatchTimeout, Duration.ofMillis(30)), clock::get, options());
+        rt.configure(bootstrap());
+    }
+
+    /** For tests where the server never answers: a retry happens within the test. */
+    private void shortDispatchTimeout() {
+        runtimeWithDispatchTimeout(Duration.ofMillis(150));
     }
 
     /** Live with the queue switched on explicitly unless {@code settings} say otherwise. */
@@ -87,13 +98,53 @@ class DurableQueueTest extends RuntimeFixture {
         AgentMessage sent = sentFor("MSG1");
         assertEquals(s.callback() + "#1", sent.callback());
         assertEquals("adt", sent.channel());
-        assertEquals(MessageState.INFLIGHT, store.row("MSG1").state);
+        assertEquals(MessageState.QUEUED, store.row("MSG1").state, "a first attempt is not marked inflight");
 
         answer(s.callback() + "#1", 200, "MSH|ACK1");
         assertEquals(new DeviceReply(200, "x-application/hl7-v2+er7", "MSH|ACK1"), now(s.reply()));
         Fakes.await("processed", () -> store.row("MSG1").state == MessageState.PROCESSED);
         assertEquals("MSH|ACK1", store.row("MSG1").serverBody);
         assertEquals(0, rt.pendingCount());
+    }
+
+    @Test
+    void devicesWaitingForStoredAnswersAreBoundedAndTheMessagesStillFlow() throws Exception {
+        FakeChannel adt = live(Map.of());
+        transport.state = LinkState.CONNECTING;
+        rt.onLinkState(LinkState.CONNECTING);
+        rt.maxDurableWaits(3);
+        List<Submission> subs = new java.util.ArrayList<>();
+        for (int i = 1; i <= 5; i++) {
+            Submission s = submit(adt, "M" + i);
+            now(s.accepted());
+            subs.add(s);
+        }
+        // The two oldest waits ended early, with a reason saying the message is still delivered; the rest still wait.
+        for (int i = 0; i < 2; i++) {
+            Submission old = subs.get(i);
+            ExecutionException e = assertThrows(ExecutionException.class, () -> now(old.reply()));
+            assertTrue(e.getCause().getMessage().startsWith("More than 3 stored messages"), e.getCause().getMessage());
+            assertTrue(e.getCause().getMessage().endsWith("will still be delivered"), e.getCause().getMessage());
+        }
+        for (int i = 2; i < 5; i++) {
+            assertFalse(subs.get(i).reply().toCompletableFuture().isDone(), "M" + (i + 1) + " still waits");
+        }
+        assertEquals(3, rt.pendingCount());
+        assertEquals(1, LogCapture.containing("WARN", "device wait(s) for the server's answer ended early").size());
+
+        transport.state = LinkState.LIVE;
+        rt.onLinkState(LinkState.LIVE);
+        for (int i = 1; i <= 5; i++) {
+            AgentMessage sent = sentFor("M" + i);
+            answer(sent.callback(), 200, "MSH|ACK" + i);
+        }
+        for (int i = 2; i < 5; i++) {
+            assertEquals("MSH|ACK" + (i + 1), now(subs.get(i).reply()).body());
+        }
+        for (int i = 1; i <= 5; i++) {
+            String id = "M" + i;
+            Fakes.await(id + " processed", () -> store.row(id).state == MessageState.PROCESSED);
+        }
     }
 
     @Test
@@ -145,6 +196,7 @@ class DurableQueueTest extends RuntimeFixture {
 
     @Test
     void noAnswerMeansAnotherAttemptWithTheNextSuffix() throws Exception {
+        shortDispatchTimeout();
         FakeChannel adt = live(FAST_RETRY);
         Submission a = submit(adt, "A");
         Submission b = submit(adt, "B");
@@ -179,6 +231,7 @@ class DurableQueueTest extends RuntimeFixture {
 
     @Test
     void retryModeNoneGivesUpAfterTheFirstAttempt() throws Exception {
+        shortDispatchTimeout();
         FakeChannel adt = live(Map.of("channelRetryMode", "none"));
         Submission a = submit(adt, "A");
         ExecutionException e = assertThrows(ExecutionException.class, () -> now(a.reply()));
@@ -237,7 +290,8 @@ class DurableQueueTest extends RuntimeFixture {
         FakeChannel adt = live(Map.of());
         assertEquals("Agent/agent-1-old1#2", sentFor("OLD1").callback(), "the attempt count continues");
         Fakes.await("recovery log", () -> !LogCapture.containing("INFO",
-                "[adt] Resuming delivery of 2 stored message(s) (1 possibly sent before the restart); the server's answers"
+                "[adt] Resuming delivery of 2 stored message(s) (1 of them being retried before the restart; any may have"
+                        + " reached the server already and is sent again with the same message id); the server's answers"
                         + " to them will be stored only").isEmpty());
         Submission fresh = submit(adt, "NEW");
         answer("Agent/agent-1-old1#2", 200, "ACK1");
@@ -256,7 +310,7 @@ class DurableQueueTest extends RuntimeFixture {
         Submission s = submit(adt, "MSG1");
         assertNull(now(s.accepted()));
         assertEquals(s.callback() + "#1", sentFor("MSG1").callback());
-        assertEquals(MessageState.INFLIGHT, store.row("MSG1").state);
+        assertEquals(MessageState.QUEUED, store.row("MSG1").state, "a first attempt is not marked inflight");
         assertEquals(true, ((Map<?, ?>) rt.stats().get("durableQueue")).get("enabled"));
     }
 
@@ -381,7 +435,9 @@ class DurableQueueTest extends RuntimeFixture {
         ExecutionException e = assertThrows(ExecutionException.class, () -> now(other.accepted()));
         assertEquals("Duplicate message control id 'D1' on channel 'adt': a different message with this id is still waiting"
                 + " for the server", e.getCause().getMessage());
-        assertThrows(ExecutionException.class, () -> now(other.reply()));
+        assertEquals(MessageRefusedException.Reason.DUPLICATE_DIFFERENT_CONTENT, refusal(e).reason());
+        assertEquals(MessageRefusedException.Reason.DUPLICATE_DIFFERENT_CONTENT,
+                refusal(assertThrows(ExecutionException.class, () -> now(other.reply()))).reason());
         assertEquals(1, LogCapture.containing("WARN", "[adt] Message D1 not accepted: Duplicate message control id").size());
         // The same id on another channel is no duplicate.
         assertNull(now(submitBody(hl7.latest("orm"), "D1", adt("D1", "P2"), true).accepted()));
@@ -399,6 +455,27 @@ class DurableQueueTest extends RuntimeFixture {
         ExecutionException e = assertThrows(ExecutionException.class, () -> now(copy.accepted()));
         assertEquals("Duplicate message control id 'D1' on channel 'adt': a message with this id is already processed"
                 + " (duplicateBehavior=reject)", e.getCause().getMessage());
+        assertEquals(MessageRefusedException.Reason.DUPLICATE, refusal(e).reason());
+        // Different content under reject is still reported as a reused id, which the device is told apart.
+        Submission other = submitBody(adt, "D1", adt("D1", "P2"), true);
+        ExecutionException diff = assertThrows(ExecutionException.class, () -> now(other.accepted()));
+        assertEquals("Duplicate message control id 'D1' on channel 'adt': a different message with this id is already"
+                + " processed (duplicateBehavior=reject)", diff.getCause().getMessage());
+        assertEquals(MessageRefusedException.Reason.DUPLICATE_DIFFERENT_CONTENT, refusal(diff).reason());
+        assertEquals(List.of("D1 #1"), sentIds(), "no refused copy reaches the server");
+    }
+
+    @Test
+    void storageFailureIsNoRefusal() throws Exception {
+        FakeChannel adt = liveWith(Map.of());
+        store.failAppends = "disk full";
+        ExecutionException e = assertThrows(ExecutionException.class, () -> now(submitBody(adt, "S1", adt("S1", "P1"), true).accepted()));
+        assertTrue(MessageRefusedException.of(e).isEmpty(), "a storage failure is transient: " + e.getCause());
+    }
+
+    /** The refusal a failed stage carries; fails the test when the failure is of another kind. */
+    private static MessageRefusedException refusal(ExecutionException e) {
+        return MessageRefusedException.of(e).orElseThrow(() -> new AssertionError("not a refusal: " + e.getCause(), e));
     }
 
     @Test
@@ -467,6 +544,7 @@ class DurableQueueTest extends RuntimeFixture {
 
     @Test
     void aFailingKeyDoesNotHoldUpOtherKeys() throws Exception {
+        shortDispatchTimeout();
         FakeChannel adt = liveAt("mllp://0.0.0.0:2575?maxWorkers=2&logicalChannelKey=PID-3.1", FAST_RETRY);
         submitBody(adt, "X1", adt("X1", "PX"), true);
         submitBody(adt, "X2", adt("X2", "PX"), true);

@@ -51,7 +51,7 @@ import org.sqlite.SQLiteDataSource;
  */
 final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SqliteMessageStore.class);
-    static final int SCHEMA_VERSION = 2;
+    static final int SCHEMA_VERSION = 3;
     static final int MAX_WAITING_OPS = 20_000;
     static final int MAX_BATCH = 2_000;
 
@@ -82,6 +82,15 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
     private volatile long lastSweepDeleted = -1;
     private volatile boolean sizeWarned;
     private Connection conn; // writer thread only
+    /**
+     * Id of the next appended row; writer thread only. Read when the connection opens as one above both the highest
+     * id present and the high-water mark kept in {@code _meta} by every delete, so ids only ever grow.
+     */
+    private long nextId;
+    private long appends; // writer thread only: appends applied, for the activity summary
+    private final AtomicLong checkpoints = new AtomicLong();
+    private final AtomicLong committedOps = new AtomicLong();
+    private final AtomicLong committedAppends = new AtomicLong();
     /** Hot statements compiled once per connection (preparing costs more than running them). Writer thread only. */
     private final Map<String, PreparedStatement> statements = new java.util.HashMap<>();
     private boolean connFull; // the connection's current synchronous mode; writer thread only
@@ -114,6 +123,20 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
     /** Commits made with {@code synchronous=FULL} (those holding an append); the rest skipped the fsync. */
     long fullCommitCount() {
         return fullCommits.get();
+    }
+
+    /** Checkpoints the writer ran between batches (SQLite's automatic one is off). */
+    long checkpointCount() {
+        return checkpoints.get();
+    }
+
+    /** Evidence for tests: a PRAGMA's value as the writer's connection sees it. */
+    CompletionStage<Long> pragma(String name) {
+        return submit(READ, "read PRAGMA " + name, c -> {
+            try (Statement st = c.createStatement()) {
+                return single(st, "PRAGMA " + name);
+            }
+        });
     }
 
     /**
@@ -175,23 +198,24 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
     }
 
     private static long insert(SqliteMessageStore s, Connection c, NewMessage m, long now) throws SQLException {
-        PreparedStatement ps = s.cached(c, "INSERT INTO messages(channel, remote, content_type, body,"
-                + " message_id, callback_id, state, attempt_count, received_at, updated_at) VALUES (?,?,?,?,?,?,'queued',0,?,?)");
-        {
-            ps.setString(1, m.channel());
-            ps.setString(2, m.remote());
-            ps.setString(3, m.contentType());
-            ps.setString(4, m.body());
-            ps.setString(5, m.messageId());
-            ps.setString(6, m.callbackId());
-            ps.setLong(7, now);
-            ps.setLong(8, now);
-            ps.executeUpdate();
-            // Same connection, writer thread only: nothing else can insert in between.
-            try (Statement st = c.createStatement()) {
-                return single(st, "SELECT last_insert_rowid()");
-            }
-        }
+        PreparedStatement ps = s.cached(c, "INSERT INTO messages(id, channel, remote, content_type, body,"
+                + " message_id, callback_id, state, attempt_count, received_at, updated_at) VALUES (?,?,?,?,?,?,?,'queued',0,?,?)");
+        // Ids come from the writer's counter (see nextId): no AUTOINCREMENT bookkeeping row to rewrite per commit, and
+        // no id is ever handed out twice, even after the newest rows were deleted.
+        long id = s.nextId;
+        ps.setLong(1, id);
+        ps.setString(2, m.channel());
+        ps.setString(3, m.remote());
+        ps.setString(4, m.contentType());
+        ps.setString(5, m.body());
+        ps.setString(6, m.messageId());
+        ps.setString(7, m.callbackId());
+        ps.setLong(8, now);
+        ps.setLong(9, now);
+        ps.executeUpdate();
+        s.nextId = id + 1; // only once the row is in: a failed insert leaves the counter where it was
+        s.appends++;
+        return id;
     }
 
     @Override
@@ -405,6 +429,7 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
     private CompletionStage<Integer> discard(Selection sel) {
         CompletionStage<Integer> done = submit(DURABLE, "discard failed messages" + sel.label, c -> {
             audit(c, sel, "discarded by an operator");
+            keepHighWater(c);
             try (PreparedStatement ps = c.prepareStatement("DELETE FROM messages WHERE " + sel.where)) {
                 sel.bind(ps);
                 return ps.executeUpdate();
@@ -449,6 +474,7 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
         Retention r = retention;
         long now = clock.getAsLong();
         long deleted = 0;
+        keepHighWater(c);
         try (PreparedStatement ps = c.prepareStatement("DELETE FROM messages WHERE state=? AND processed_at<?")) {
             ps.setString(1, MessageState.PROCESSED.label());
             ps.setLong(2, now - TimeUnit.DAYS.toMillis(r.processedDays()));
@@ -541,6 +567,16 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
     private static final Kind MARK = Kind.MARK;
     private static final Kind READ = Kind.READ;
     static final long MARK_LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+    /**
+     * SQLite's automatic checkpoint runs inside whichever commit crosses 1,000 log pages, i.e. on an append's path
+     * to its CA, and syncs the database file there. It is off; the writer checkpoints between batches instead: when
+     * idle, and under sustained load whenever the log passes this size (so it stays bounded). Pages rewritten by
+     * many commits (index tails, the table's last page) are then copied once per checkpoint, not once per 1,000.
+     */
+    static final long CHECKPOINT_WAL_BYTES = 16L * 1024 * 1024;
+    /** Page cache of the one connection (KiB): the hot index pages of a deep queue stay in memory; bounded. */
+    static final int CACHE_KIB = 8 * 1024;
+    private static final long SUMMARY_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     private PreparedStatement cached(Connection c, String sql) throws SQLException {
         PreparedStatement ps = statements.get(sql);
@@ -604,17 +640,24 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
 
     private void writeLoop() {
         List<Op> batch = new ArrayList<>(MAX_BATCH);
+        long nextSummary = System.nanoTime() + SUMMARY_NANOS;
         while (true) {
             try {
-                Op first = ops.poll(200, TimeUnit.MILLISECONDS);
+                Op first = ops.poll(checkpointDue ? 50 : 200, TimeUnit.MILLISECONDS);
                 if (first == null) {
                     if (closed) break;
+                    if (checkpointDue) checkpoint("idle");
                     continue;
                 }
                 batch.add(first);
                 ops.drainTo(batch, MAX_BATCH - 1);
                 linger(batch);
                 runBatch(batch);
+                if (checkpointDue && walBytes() > CHECKPOINT_WAL_BYTES) checkpoint("log above " + CHECKPOINT_WAL_BYTES / 1024 / 1024 + " MiB");
+                if (LOG.isDebugEnabled() && System.nanoTime() - nextSummary > 0) {
+                    nextSummary = System.nanoTime() + SUMMARY_NANOS;
+                    summary();
+                }
             } catch (InterruptedException e) {
                 if (closed) break;
             } catch (RuntimeException | Error e) {
@@ -659,6 +702,58 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
         }
     }
 
+    private boolean checkpointDue; // writer thread only: commits since the last checkpoint
+    private long[] lastSummary = new long[5];
+
+    /** Group-commit evidence for profiling (DEBUG): commits, how many with fsync, ops and appends per commit. */
+    private void summary() {
+        long[] now = {commits.get(), fullCommits.get(), committedOps.get(), committedAppends.get(), checkpoints.get()};
+        long c = now[0] - lastSummary[0];
+        if (c > 0) {
+            LOG.debug("Durable queue, last {} s: {} commits ({} with fsync), {} ops ({} appends): {} ops and {} appends"
+                    + " per commit, {} appends per fsync; {} checkpoints", SUMMARY_NANOS / 1_000_000_000L, c,
+                    now[1] - lastSummary[1], now[2] - lastSummary[2], now[3] - lastSummary[3],
+                    String.format(java.util.Locale.ROOT, "%.2f", (now[2] - lastSummary[2]) / (double) c),
+                    String.format(java.util.Locale.ROOT, "%.2f", (now[3] - lastSummary[3]) / (double) c),
+                    String.format(java.util.Locale.ROOT, "%.2f", (now[3] - lastSummary[3]) / (double) Math.max(1, now[1] - lastSummary[1])),
+                    now[4] - lastSummary[4]);
+        }
+        lastSummary = now;
+    }
+
+    private long walBytes() {
+        try {
+            return Files.size(Path.of(dbPath + "-wal"));
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    /**
+     * A PASSIVE checkpoint between batches (nothing waits on it). Only this connection exists, so it copies the whole
+     * log and the next commit starts the log from its beginning. A failure is only logged: the log is still valid,
+     * and SQLite checkpoints it when the database is next opened.
+     */
+    private void checkpoint(String why) {
+        if (conn == null) {
+            checkpointDue = false; // closed: SQLite checkpoints on close and when the next batch reopens
+            return;
+        }
+        try {
+            conn.setAutoCommit(true);
+            try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("PRAGMA wal_checkpoint(PASSIVE)")) {
+                if (rs.next() && rs.getInt(1) != 0) LOG.debug("Durable queue checkpoint ({}) could not run to completion", why);
+            } finally {
+                conn.setAutoCommit(false);
+            }
+            checkpoints.incrementAndGet();
+            checkpointDue = false;
+        } catch (SQLException e) {
+            LOG.warn("Durable queue {}: checkpoint ({}) failed: {}; retried later", dbPath, why, reason(e));
+            closeConnection(); // reopened (and the log checkpointed by SQLite) by the next batch
+        }
+    }
+
     private void runBatch(List<Op> batch) {
         try {
             Connection c = connection();
@@ -675,9 +770,13 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
                     }
                     c.setAutoCommit(false);
                 }
+                long appendsBefore = appends;
                 for (Op op : batch) op.apply(c);
                 c.commit();
+                checkpointDue = true;
                 commits.incrementAndGet();
+                committedOps.addAndGet(batch.size());
+                committedAppends.addAndGet(appends - appendsBefore);
                 if (full) fullCommits.incrementAndGet();
             } catch (SQLException | RuntimeException e) {
                 try {
@@ -722,8 +821,16 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
         ds.setUrl("jdbc:sqlite:" + dbPath);
         Connection c = ds.getConnection();
         try {
+            try (Statement st = c.createStatement()) {
+                st.execute("PRAGMA wal_autocheckpoint=0");
+                st.execute("PRAGMA cache_size=-" + CACHE_KIB);
+                // After a checkpoint the log is reused from its start; this only caps what stays on disk meanwhile.
+                st.execute("PRAGMA journal_size_limit=" + 2 * CHECKPOINT_WAL_BYTES);
+            }
             c.setAutoCommit(false);
             migrate(c);
+            c.commit();
+            nextId = firstFreeId(c);
             c.commit();
         } catch (SQLException | RuntimeException e) {
             try {
@@ -735,18 +842,55 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
         }
         conn = c;
         connFull = true;
+        checkpointDue = true; // a log left by a crash is folded in at the first idle moment
         LOG.info("Durable queue open: {} (WAL, synchronous=FULL, schema version {})", dbPath, SCHEMA_VERSION);
         return c;
+    }
+
+    /** The messages table as of schema 3 (the name is a parameter so migration 3 can build it beside the old one). */
+    private static String messagesTable(String name) {
+        return "CREATE TABLE " + name + "("
+                + " id INTEGER PRIMARY KEY,"
+                + " channel TEXT NOT NULL, remote TEXT, content_type TEXT, body TEXT NOT NULL, message_id TEXT,"
+                + " callback_id TEXT NOT NULL,"
+                + " state TEXT NOT NULL CHECK (state IN ('queued','inflight','processed','failed')),"
+                + " attempt_count INTEGER NOT NULL DEFAULT 0,"
+                + " server_status INTEGER, server_body TEXT, last_error TEXT,"
+                + " received_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, processed_at INTEGER)";
+    }
+
+    /**
+     * The indexes of schema 3. Each index an append or a state change touches is one more page written to the log
+     * per commit, so there are only these: pending rows per channel (the dispatcher's page reads), MSH-10 per
+     * channel (duplicate detection on every intake) and settled rows by time (the retention sweep; pending rows have
+     * no processed_at, so appends and in-flight marks never touch it).
+     */
+    private static void createIndexes(Statement st) throws SQLException {
+        st.executeUpdate("CREATE INDEX messages_pending ON messages(channel, id) WHERE state IN ('queued','inflight')");
+        st.executeUpdate("CREATE INDEX messages_msgid ON messages(channel, message_id) WHERE message_id IS NOT NULL");
+        st.executeUpdate("CREATE INDEX messages_settled_at ON messages(processed_at) WHERE processed_at IS NOT NULL");
+    }
+
+    private static void applied(Statement st, int version) throws SQLException {
+        st.executeUpdate("INSERT INTO _schema(version, applied_at) VALUES (" + version + ", " + System.currentTimeMillis() + ")");
     }
 
     /** Forward-only migrations; a database written by a newer version is refused rather than guessed at. */
     static void migrate(Connection c) throws SQLException {
         try (Statement st = c.createStatement()) {
             st.executeUpdate("CREATE TABLE IF NOT EXISTS _schema(version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+            st.executeUpdate("CREATE TABLE IF NOT EXISTS _meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
             long current = single(st, "SELECT COALESCE(MAX(version), 0) FROM _schema");
             if (current > SCHEMA_VERSION) {
                 throw new SQLException("database schema version " + current + " is newer than this agent supports ("
                         + SCHEMA_VERSION + "); it was written by a newer agent");
+            }
+            if (current == 0) {
+                // A new database gets the current shape at once.
+                st.executeUpdate(messagesTable("messages"));
+                createIndexes(st);
+                for (int v = 1; v <= SCHEMA_VERSION; v++) applied(st, v);
+                return;
             }
             if (current < 1) {
                 st.executeUpdate("CREATE TABLE messages("
@@ -766,6 +910,44 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
                 st.executeUpdate("CREATE INDEX messages_msgid ON messages(channel, message_id) WHERE message_id IS NOT NULL");
                 st.executeUpdate("INSERT INTO _schema(version, applied_at) VALUES (2, " + System.currentTimeMillis() + ")");
             }
+            if (current < 3) {
+                // Fewer pages per commit: no AUTOINCREMENT (its sqlite_sequence row was rewritten by every append), no
+                // UNIQUE index on callback_id (a random page per append; callbacks are generated unique and never
+                // looked up here), settled index on processed_at only. SQLite cannot drop AUTOINCREMENT or a UNIQUE
+                // constraint in place, so the table is copied once; the AUTOINCREMENT high-water mark is kept so ids
+                // are never reused.
+                long rows = single(st, "SELECT COUNT(*) FROM messages");
+                if (rows > 10_000) LOG.info("Durable queue: upgrading the queue database to schema 3 ({} rows, one copy)", rows);
+                st.executeUpdate(messagesTable("messages_v3"));
+                st.executeUpdate("INSERT INTO messages_v3(id, channel, remote, content_type, body, message_id, callback_id,"
+                        + " state, attempt_count, server_status, server_body, last_error, received_at, updated_at, processed_at)"
+                        + " SELECT id, channel, remote, content_type, body, message_id, callback_id, state, attempt_count,"
+                        + " server_status, server_body, last_error, received_at, updated_at, processed_at FROM messages");
+                st.executeUpdate("INSERT OR REPLACE INTO _meta(key, value) SELECT 'id_high_water', COALESCE(MAX(seq), 0) FROM"
+                        + " (SELECT seq FROM sqlite_sequence WHERE name='messages' UNION ALL SELECT MAX(id) FROM messages"
+                        + " UNION ALL SELECT value FROM _meta WHERE key='id_high_water') WHERE seq IS NOT NULL");
+                st.executeUpdate("DROP TABLE messages");
+                st.executeUpdate("ALTER TABLE messages_v3 RENAME TO messages");
+                createIndexes(st);
+                applied(st, 3);
+            }
+        }
+    }
+
+    /** One above every id this database ever handed out (rows present, and deleted ones per the high-water mark). */
+    private static long firstFreeId(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            return 1 + Math.max(single(st, "SELECT COALESCE(MAX(id), 0) FROM messages"),
+                    single(st, "SELECT COALESCE(MAX(value), 0) FROM _meta WHERE key='id_high_water'"));
+        }
+    }
+
+    /** Called before deleting rows: the newest of them may be among them, and its id must not come back. */
+    private static void keepHighWater(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.executeUpdate("INSERT OR REPLACE INTO _meta(key, value) SELECT 'id_high_water', COALESCE(MAX(v), 0) FROM"
+                    + " (SELECT MAX(id) AS v FROM messages UNION ALL SELECT value FROM _meta WHERE key='id_high_water')"
+                    + " WHERE v IS NOT NULL");
         }
     }
 

@@ -337,20 +337,98 @@ class SqliteMessageStoreTest {
                 st.executeUpdate("INSERT INTO _schema VALUES (1, 0)");
                 st.executeUpdate("INSERT INTO messages(channel, body, message_id, callback_id, state, received_at, updated_at)"
                         + " VALUES ('adt', 'MSH|old', 'OLD', 'cb-old', 'queued', 0, 0)");
+                // Ids 2..5 were handed out and deleted: AUTOINCREMENT remembered 5, the ids must not come back.
+                for (int i = 2; i <= 5; i++) {
+                    st.executeUpdate("INSERT INTO messages(channel, body, callback_id, state, received_at, updated_at)"
+                            + " VALUES ('adt', 'MSH|gone', 'cb-gone-" + i + "', 'processed', 0, 0)");
+                }
+                st.executeUpdate("DELETE FROM messages WHERE id > 1");
             }
             c.commit();
         }
         SqliteMessageStore s = open(p);
         assertTrue(get(s.appendUnlessDuplicate(msg("adt", "OLD"))).isDuplicate(), "rows from before the migration count");
+        assertEquals(6, get(s.append(msg("adt", "NEW"))), "ids continue above the old AUTOINCREMENT high-water mark");
+        assertEquals(List.of(1L, 6L), get(s.pending("adt", 0, 10)).stream().map(StoredMessage::id).toList());
         s.close();
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + p); Statement st = c.createStatement()) {
-            assertEquals(2, st.executeQuery("SELECT MAX(version) FROM _schema").getInt(1));
+            assertEquals(SqliteMessageStore.SCHEMA_VERSION, st.executeQuery("SELECT MAX(version) FROM _schema").getInt(1));
+            String ddl = st.executeQuery("SELECT sql FROM sqlite_master WHERE name='messages'").getString(1);
+            assertFalse(ddl.contains("AUTOINCREMENT") || ddl.contains("UNIQUE"), ddl);
+            var idx = st.executeQuery("SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type='index'"
+                    + " AND tbl_name='messages' ORDER BY name)");
+            assertEquals("messages_msgid,messages_pending,messages_settled_at", idx.getString(1));
             var plan = st.executeQuery("EXPLAIN QUERY PLAN SELECT id FROM messages WHERE channel='adt' AND message_id='OLD'"
                     + " AND (state IN ('queued','inflight') OR (state='processed' AND processed_at>=0)) ORDER BY id DESC LIMIT 1");
             StringBuilder sb = new StringBuilder();
             while (plan.next()) sb.append(plan.getString(4)).append('\n');
             assertTrue(sb.toString().contains("messages_msgid"), sb.toString());
         }
+    }
+
+    @Test
+    void idsAreNeverHandedOutTwiceEvenAfterTheNewestRowsAreDeleted() throws Exception {
+        Path p = dir.resolve("q.sqlite");
+        SqliteMessageStore s = open(p);
+        long a = get(s.append(msg("adt", "A")));
+        long b = get(s.append(msg("adt", "B")));
+        get(s.markDelivered(a, 200, "MSA|AA"));
+        get(s.markDelivered(b, 200, "MSA|AA"));
+        clock.addAndGet(TimeUnit.DAYS.toMillis(8));
+        assertEquals(2L, get(s.sweep()), "the retention sweep deleted every row, the newest included");
+        long c = get(s.append(msg("adt", "C")));
+        assertEquals(b + 1, c);
+        get(s.markFailed(c, "refused"));
+        assertEquals(1, get(s.discard(c)));
+        s.close();
+        // Reopened with an empty table: the high-water mark, not MAX(id), says where ids continue.
+        SqliteMessageStore again = open(p);
+        assertEquals(c + 1, get(again.append(msg("adt", "D"))));
+    }
+
+    @Test
+    void newDatabaseHasTheLeanSchemaAndTheSweepUsesItsIndex() throws Exception {
+        Path p = dir.resolve("q.sqlite");
+        SqliteMessageStore s = open(p);
+        get(s.append(msg("adt", "A")));
+        s.close();
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + p); Statement st = c.createStatement()) {
+            assertEquals(SqliteMessageStore.SCHEMA_VERSION, st.executeQuery("SELECT COUNT(*) FROM _schema").getInt(1));
+            assertEquals(0, st.executeQuery("SELECT COUNT(*) FROM sqlite_master WHERE name='sqlite_sequence'"
+                    + " OR name LIKE 'sqlite_autoindex_messages%'").getInt(1), "no AUTOINCREMENT, no UNIQUE index");
+            var plan = st.executeQuery("EXPLAIN QUERY PLAN DELETE FROM messages WHERE state='processed' AND processed_at<5");
+            StringBuilder sb = new StringBuilder();
+            while (plan.next()) sb.append(plan.getString(4)).append('\n');
+            assertTrue(sb.toString().contains("messages_settled_at"), sb.toString());
+        }
+    }
+
+    @Test
+    void checkpointsRunBetweenBatchesAndKeepTheLogBounded() throws Exception {
+        Path p = dir.resolve("q.sqlite");
+        SqliteMessageStore s = open(p);
+        assertEquals(0L, get(s.pragma("wal_autocheckpoint")), "no checkpoint inside an append's commit");
+        long before = s.checkpointCount();
+        get(s.append(msg("adt", "A")));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (s.checkpointCount() == before && System.nanoTime() < deadline) Thread.sleep(20);
+        assertTrue(s.checkpointCount() > before, "an idle writer checkpoints");
+
+        // About 3x the checkpoint threshold in one go: the log must not grow with it.
+        String body = "MSH|^~\\&|" + "x".repeat(16 * 1024);
+        long maxWal = 0;
+        for (int round = 0; round < 12; round++) {
+            List<CompletableFuture<Long>> batch = new ArrayList<>();
+            for (int i = 0; i < 250; i++) {
+                batch.add(s.append(new NewMessage("adt", null, null, body, null, "cb-" + round + "-" + i)).toCompletableFuture());
+            }
+            for (CompletableFuture<Long> f : batch) f.get(30, TimeUnit.SECONDS);
+            maxWal = Math.max(maxWal, Files.size(Path.of(p + "-wal")));
+        }
+        // ~50 MB are written in all; one batch (~4 MB) past the threshold is the most the log may hold.
+        assertTrue(maxWal < 2 * SqliteMessageStore.CHECKPOINT_WAL_BYTES,
+                "WAL reached " + maxWal + " bytes");
+        assertEquals(3001, get(s.pending("adt", 0, 5000)).size());
     }
 
     @Test
