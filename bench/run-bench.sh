@@ -1,31 +1,39 @@
 #!/usr/bin/env bash
 # Benchmarks the packaged agent against the hub, both on this machine, loopback only:
-#   cold start, idle RSS, then closed-loop MLLP load (1.5 KB ADT^A01) on a standard channel and an
-#   enhanced=true channel at 1 and 8 connections, with the agent's RSS sampled during each run.
-# usage: bench/run-bench.sh [--quick] [--profile] [--no-calibrate]
+#   cold start, idle RSS, then closed-loop MLLP load (1.5 KB ADT^A01) on a standard channel and on
+#   enhanced=true channels at 1 and 8 connections, with the agent's RSS sampled during each run; the
+#   printed legend says what each run label means (FIFO vs maxWorkers=8, CA+AA vs CA-then-next).
+# usage: bench/run-bench.sh [--quick] [--profile] [--no-calibrate] [--only LABEL[,LABEL...]]
 #   --quick         fewer messages (a smoke run of the tooling, figures are rough)
+#   --only L1,L2    run only these labels (e.g. --only enh-8,enh-8-canext); cold start and idle RSS are still taken
 #   --profile       JFR recordings of the agent and the hub during the standard 8-connection run, summarised by top frames;
-#                   plus heap info and, with -XX:NativeMemoryTracking=summary in EDGE_JAVA_OPTS, the NMT summary
+#                   plus heap info and, with -XX:NativeMemoryTracking=summary in EDGE_JAVA_OPTS, the NMT summary;
+#                   and the durable queue's group-commit summaries (commits, fsyncs, appends per commit) from its DEBUG log
 #   --no-calibrate  skip the run against the generator's own do-nothing responder
 # Environment: EDGE_JAVA_OPTS (agent JVM flags, see the assembly's bin/setenv), HUB_JAVA_OPTS (default -Xmx256m),
-#   BENCH_JAVA_OPTS (load generator JVM), KEEP=1 keeps the temp dir (logs, JFR) for inspection.
+#   BENCH_JAVA_OPTS (load generator JVM), EDGE_TARBALL (assembly to measure), KEEP=1 keeps the temp dir (logs, JFR) for inspection.
 # Every process started here is stopped on exit, whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-QUICK=0; PROFILE=0; CALIBRATE=1
+QUICK=0; PROFILE=0; CALIBRATE=1; ONLY=""; ONLY_NEXT=0
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=1 ;;
     --profile) PROFILE=1 ;;
     --no-calibrate) CALIBRATE=0 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-    *) echo "run-bench: unknown option $a" >&2; exit 2 ;;
+    --only=*) ONLY=",${a#--only=}," ;;
+    --only) ONLY_NEXT=1 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | grep '^#'; exit 0 ;;
+    *) if [ "${ONLY_NEXT:-0}" = 1 ]; then ONLY=",$a,"; ONLY_NEXT=0; else echo "run-bench: unknown option $a" >&2; exit 2; fi ;;
   esac
 done
+[ "${ONLY_NEXT:-0}" = 1 ] && { echo "run-bench: --only needs a comma-separated list of run labels" >&2; exit 2; }
+ONLY=${ONLY:-}
 
 VERSION=0.1.0-SNAPSHOT
-TARBALL=karaf-assembly/target/edge-agent-assembly-$VERSION.tar.gz
+# EDGE_TARBALL: another assembly to measure (e.g. a saved copy for A/B runs while the tree is being rebuilt).
+TARBALL=${EDGE_TARBALL:-karaf-assembly/target/edge-agent-assembly-$VERSION.tar.gz}
 HUB_JAR=hub/target/hub-$VERSION.jar
 BENCH_JAR=bench/target/bench-$VERSION.jar
 if [ ! -f "$TARBALL" ] || [ ! -f "$HUB_JAR" ]; then
@@ -82,9 +90,9 @@ rss_mib() { awk -v k="$2:" '$1==k {printf "%.1f", $2/1024}' "/proc/$1/status" 2>
 # Reads one field of the bench's flat one-line JSON.
 jget() { sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$1"; }
 
-HUB_PORT=$(free_port); STD_PORT=$(free_port); ENH_PORT=$(free_port)
-while [ "$STD_PORT" = "$HUB_PORT" ] || [ "$ENH_PORT" = "$STD_PORT" ] || [ "$ENH_PORT" = "$HUB_PORT" ]; do
-  STD_PORT=$(free_port); ENH_PORT=$(free_port)
+HUB_PORT=$(free_port); STD_PORT=$(free_port); ENH_PORT=$(free_port); ENHW_PORT=$(free_port)
+while [ "$(printf '%s\n' "$HUB_PORT" "$STD_PORT" "$ENH_PORT" "$ENHW_PORT" | sort -u | wc -l)" -lt 4 ]; do
+  STD_PORT=$(free_port); ENH_PORT=$(free_port); ENHW_PORT=$(free_port)
 done
 
 cat > "$WORK/seed.json" <<JSON
@@ -94,10 +102,12 @@ cat > "$WORK/seed.json" <<JSON
     {"resourceType": "Agent", "id": "bench-agent", "name": "Benchmark agent", "status": "active", "setting": [],
      "channel": [
        {"name": "bench-std", "endpoint": {"reference": "Endpoint/bench-std"}, "targetReference": {"reference": "Bot/ack-bot"}},
-       {"name": "bench-enh", "endpoint": {"reference": "Endpoint/bench-enh"}, "targetReference": {"reference": "Bot/ack-bot"}}
+       {"name": "bench-enh", "endpoint": {"reference": "Endpoint/bench-enh"}, "targetReference": {"reference": "Bot/ack-bot"}},
+       {"name": "bench-enh-w8", "endpoint": {"reference": "Endpoint/bench-enh-w8"}, "targetReference": {"reference": "Bot/ack-bot"}}
      ]},
     {"resourceType": "Endpoint", "id": "bench-std", "status": "active", "address": "mllp://127.0.0.1:$STD_PORT"},
-    {"resourceType": "Endpoint", "id": "bench-enh", "status": "active", "address": "mllp://127.0.0.1:$ENH_PORT?enhanced=true"}
+    {"resourceType": "Endpoint", "id": "bench-enh", "status": "active", "address": "mllp://127.0.0.1:$ENH_PORT?enhanced=true"},
+    {"resourceType": "Endpoint", "id": "bench-enh-w8", "status": "active", "address": "mllp://127.0.0.1:$ENHW_PORT?enhanced=true&maxWorkers=8"}
   ]
 }
 JSON
@@ -116,6 +126,11 @@ sed -i -e "s#^baseUrl *=.*#baseUrl = http://127.0.0.1:$HUB_PORT/#" -e "s#^agentI
 grep -q "^agentId = bench-agent" "$CFG" || { echo "run-bench: could not set agentId in $CFG" >&2; exit 1; }
 
 LOG=$AGENT_HOME/data/log/karaf.log
+if [ "$PROFILE" = 1 ]; then
+  # The durable queue's group-commit summary (commits, fsyncs, ops and appends per commit) every 10 s, at DEBUG.
+  printf '%s\n' "log4j2.logger.edgequeue.name = dev.edgeagent.queue.internal.SqliteMessageStore" \
+    "log4j2.logger.edgequeue.level = DEBUG" >> "$AGENT_HOME/etc/org.ops4j.pax.logging.cfg"
+fi
 T0=$(now_ms)
 "$AGENT_HOME/bin/start"
 T_LIVE=""; T_LISTEN=""
@@ -123,13 +138,13 @@ for _ in $(seq 1 1200); do
   if [ -z "$KARAF_PID" ] && [ -s "$AGENT_HOME/karaf.pid" ]; then KARAF_PID=$(cat "$AGENT_HOME/karaf.pid"); fi
   if [ -f "$LOG" ]; then
     [ -z "$T_LIVE" ] && grep -q "Cloud link LIVE" "$LOG" && T_LIVE=$(now_ms)
-    # both channels: two "Listening on port" lines
-    [ -z "$T_LISTEN" ] && [ "$(grep -c "Listening on port" "$LOG")" -ge 2 ] && T_LISTEN=$(now_ms)
+    # all three channels: three "Listening on port" lines
+    [ -z "$T_LISTEN" ] && [ "$(grep -c "Listening on port" "$LOG")" -ge 3 ] && T_LISTEN=$(now_ms)
   fi
-  if [ -n "$T_LIVE" ] && [ -n "$T_LISTEN" ] && port_open "$STD_PORT" && port_open "$ENH_PORT"; then break; fi
+  if [ -n "$T_LIVE" ] && [ -n "$T_LISTEN" ] && port_open "$STD_PORT" && port_open "$ENH_PORT" && port_open "$ENHW_PORT"; then break; fi
   sleep 0.05
 done
-if [ -z "$T_LIVE" ] || [ -z "$T_LISTEN" ] || ! port_open "$STD_PORT" || ! port_open "$ENH_PORT"; then
+if [ -z "$T_LIVE" ] || [ -z "$T_LISTEN" ] || ! port_open "$STD_PORT" || ! port_open "$ENH_PORT" || ! port_open "$ENHW_PORT"; then
   echo "run-bench: the agent did not come up within 60 s (cloud link LIVE: ${T_LIVE:+yes}, listening: ${T_LISTEN:+yes})" >&2
   [ -f "$LOG" ] && grep -E "WARN|ERROR" "$LOG" | tail -20 >&2
   exit 1
@@ -163,6 +178,7 @@ TCK=$(getconf CLK_TCK)
 cpu_ms() { awk -v t="$TCK" '{ printf "%d %d", $14 * 1000 / t, $15 * 1000 / t }' "/proc/$1/stat"; }
 run() { # label port connections messages expect
   local out a0 h0 a1 h1 n
+  if [ -n "$ONLY" ] && [[ "$ONLY" != *",$1,"* ]]; then return 0; fi
   a0=$(cpu_ms "$KARAF_PID"); h0=$(cpu_ms "$HUB_PID")
   # shellcheck disable=SC2086
   if ! out=$(java $BENCH_JAVA_OPTS -jar "$BENCH_JAR" --host 127.0.0.1 --port "$2" --connections "$3" --messages "$4" \
@@ -175,7 +191,7 @@ run() { # label port connections messages expect
   CPU_LINES+="$(awk -v l="$1" -v a0="$a0" -v a1="$a1" -v h0="$h0" -v h1="$h1" -v n="$n" 'BEGIN {
     split(a0, x); split(a1, y); split(h0, u); split(h1, v)
     au = (y[1] - x[1]) * 1000 / n; as = (y[2] - x[2]) * 1000 / n; hu = (v[1] - u[1]) * 1000 / n; hs = (v[2] - u[2]) * 1000 / n
-    if (n > 0) printf "%-12s agent %6.1f us/msg (user %5.1f, sys %5.1f)   hub %6.1f us/msg (user %5.1f, sys %5.1f)", l, au + as, au, as, hu + hs, hu, hs }')"$'\n'
+    if (n > 0) printf "%-16s agent %6.1f us/msg (user %5.1f, sys %5.1f)   hub %6.1f us/msg (user %5.1f, sys %5.1f)", l, au + as, au, as, hu + hs, hu, hs }')"$'\n'
   RESULTS+="$out"$'\n'
 }
 run std-1 "$STD_PORT" 1 "$N1" AA
@@ -190,6 +206,10 @@ if [ "$PROFILE" = 1 ]; then
 fi
 run enh-1 "$ENH_PORT" 1 "$N1" CA+AA
 run enh-8 "$ENH_PORT" 8 "$N8" CA+AA
+run enh-1-canext "$ENH_PORT" 1 "$N1" CA-then-next
+run enh-8-canext "$ENH_PORT" 8 "$N8" CA-then-next
+run enh-8-w8 "$ENHW_PORT" 8 "$N8" CA+AA
+run enh-8-w8-canext "$ENHW_PORT" 8 "$N8" CA-then-next
 AFTER_RSS=$(rss_mib "$KARAF_PID" VmRSS)
 if [ "$PROFILE" = 1 ]; then
   # Only answers when the agent runs with -XX:NativeMemoryTracking=summary (add it to EDGE_JAVA_OPTS).
@@ -203,20 +223,34 @@ echo
 echo "Edge Agent benchmark $( [ "$QUICK" = 1 ] && echo "(quick: figures are rough)" ) on $(nproc) cores, $(date -u +%FT%TZ)"
 echo "agent JVM: $(tr '\0' ' ' < "/proc/$KARAF_PID/cmdline" | grep -o -- '-X[^ ]*\|-D\(io\.netty\)[^ ]*' | tr '\n' ' ')"
 echo "cold start: ${COLD_LIVE} ms to 'Cloud link LIVE', ${COLD_LISTEN} ms to both 'Listening on port'   idle RSS (10 s): ${IDLE_RSS} MiB"
-printf '\n%-12s %5s %8s %9s %9s %9s %9s %9s %10s %s\n' run conns msgs "msg/s" "p50 ms" "p95 ms" "p99 ms" "max ms" "RSS peak" result
+cat <<'LEGEND'
+
+What each run is (all: closed loop, 1.5 KB ADT^A01, every answer checked; msg/s = messages fully answered per second):
+  std-C            standard channel, C connections: the next message after the server's AA relayed end to end
+  enh-C            enhanced=true, FIFO (maxWorkers=1, default), expect CA+AA: the next message only after BOTH the
+                   commit CA (message fsync'd in the queue) and the server's AA; delivery is one message at a time
+  enh-C-canext     same FIFO channel, CA-then-next: the next message right after the CA, as an enhanced-mode device
+                   does; AAs come later and every one is awaited and checked before the run ends. msg/s counts until
+                   the LAST AA (the delivery rate); "CA msg/s" is the intake rate until the last CA; latency = to the AA
+  enh-8-w8         enhanced=true&maxWorkers=8 (pipelined first attempts, in arrival order), expect CA+AA
+  enh-8-w8-canext  maxWorkers=8 channel, CA-then-next
+LEGEND
+printf '\n%-16s %5s %8s %9s %9s %9s %9s %9s %9s %9s %10s %s\n' run conns msgs "msg/s" "CA msg/s" "CA p50" "p50 ms" "p95 ms" "p99 ms" "max ms" "RSS peak" result
 while IFS= read -r j; do
   [ -z "$j" ] && continue
   us() { awk -v v="$(jget "$j" "$1")" 'BEGIN{ if (v=="") print "-"; else printf "%.3f", v/1000 }'; }
   peak=$(jget "$j" rssPeakKb); peak=${peak:+$(awk -v v="$peak" 'BEGIN{printf "%.1f MiB", v/1024}')}
   okv=$(jget "$j" ok); [ "$okv" = true ] && res=OK || res="FAILED ($(jget "$j" errors) errors, $(jget "$j" timeouts) timeouts)"
-  printf '%-12s %5s %8s %9.0f %9s %9s %9s %9s %10s %s\n' "$(jget "$j" label)" "$(jget "$j" connections)" "$(jget "$j" messages)" \
-    "$(jget "$j" msgPerSec)" "$(us p50Us)" "$(us p95Us)" "$(us p99Us)" "$(us maxUs)" "${peak:--}" "$res"
+  ca=$(jget "$j" caPerSec); ca=${ca:+$(awk -v v="$ca" 'BEGIN{printf "%.0f", v}')}
+  printf '%-16s %5s %8s %9.0f %9s %9s %9s %9s %9s %9s %10s %s\n' "$(jget "$j" label)" "$(jget "$j" connections)" "$(jget "$j" messages)" \
+    "$(jget "$j" msgPerSec)" "${ca:--}" "$(us firstAnswerP50Us)" "$(us p50Us)" "$(us p95Us)" "$(us p99Us)" "$(us maxUs)" "${peak:--}" "$res"
 done <<<"$CAL$RESULTS"
 echo
 echo "CPU time per message (user+sys, /proc/PID/stat):"
 printf '%s' "$CPU_LINES"
 echo "agent RSS after the runs: ${AFTER_RSS} MiB ($RSS_SPLIT), VmHWM (lifetime peak): ${HWM} MiB"
 echo "targets (issue 3): >= 2,910 msg/s (stretch 4,365) at 1 conn, >= 10,680 at 8; p99 <= 1.6 ms / 2.85 ms; RSS <= 120 MiB"
+echo "target (issue 4): enh-8 (FIFO, CA+AA) >= 3,560 msg/s"
 echo "raw results (one JSON line per run):"
 printf '%s' "$CAL$RESULTS"
 
@@ -247,5 +281,10 @@ if [ "$PROFILE" = 1 ] && [ -f "$WORK/agent.jfr" ]; then
   summarise agent
   echo
   summarise hub
+fi
+if [ "$PROFILE" = 1 ]; then
+  echo
+  echo "Durable queue group commit (DEBUG summaries from karaf.log, 10 s each):"
+  grep -h "Durable queue, last" "$LOG" | sed 's/^.*Durable queue, last/  last/' || echo "  (none logged)"
 fi
 [ "$FAILED" = 0 ] || { echo "run-bench: at least one run FAILED (see the errors above)" >&2; exit 1; }

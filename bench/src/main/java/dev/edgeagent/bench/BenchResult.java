@@ -19,6 +19,8 @@ public final class BenchResult {
     double seconds;
     Percentiles latency;
     Percentiles firstAnswer;
+    /** CA-then-next: seconds from the start to the last commit ACK (the intake side of the run). */
+    double commitSeconds;
     long rssBeforeKb = -1;
     long rssPeakKb = -1;
     long rssAfterKb = -1;
@@ -39,6 +41,12 @@ public final class BenchResult {
         seconds = (m.endNanos - m.startNanos) / 1e9;
         latency = merge(m.latencies);
         firstAnswer = merge(m.firstAnswer);
+        commitSeconds = m.lastCommitNanos.get() > 0 ? (m.lastCommitNanos.get() - m.startNanos) / 1e9 : 0;
+    }
+
+    /** CA-then-next: messages committed per second (AAs may still have been on their way). */
+    public double commitThroughput() {
+        return commitSeconds > 0 ? firstAnswer.count / commitSeconds : 0;
     }
 
     private static Percentiles merge(List<LoadRunner.Samples> parts) {
@@ -84,7 +92,11 @@ public final class BenchResult {
         b.append(String.format(Locale.ROOT, f, "throughput", String.format(Locale.ROOT, "%.0f msg/s", throughput())));
         b.append(String.format(Locale.ROOT, f, "latency ms", "p50 " + ms(latency.p50Nanos) + "  p95 " + ms(latency.p95Nanos)
                 + "  p99 " + ms(latency.p99Nanos) + "  max " + ms(latency.maxNanos) + "  mean " + ms((long) latency.meanNanos)));
-        if (expect == Expect.CA_AA) {
+        if (expect == Expect.CA_NEXT) {
+            b.append(String.format(Locale.ROOT, f, "commit ACKs", String.format(Locale.ROOT,
+                    "%.0f msg/s until the last CA (throughput above counts until the last AA)", commitThroughput())));
+        }
+        if (expect == Expect.CA_AA || expect == Expect.CA_NEXT) {
             b.append(String.format(Locale.ROOT, f, "1st answer ms", "p50 " + ms(firstAnswer.p50Nanos) + "  p95 " + ms(firstAnswer.p95Nanos)
                     + "  p99 " + ms(firstAnswer.p99Nanos) + "  max " + ms(firstAnswer.maxNanos) + "  (commit ACK)"));
         }
@@ -114,7 +126,10 @@ public final class BenchResult {
         dbl(b, "p99Us", latency.p99Nanos / 1e3);
         dbl(b, "maxUs", latency.maxNanos / 1e3);
         dbl(b, "meanUs", latency.meanNanos / 1e3);
-        if (expect == Expect.CA_AA) {
+        if (expect == Expect.CA_NEXT) {
+            dbl(b, "caPerSec", commitThroughput());
+        }
+        if (expect == Expect.CA_AA || expect == Expect.CA_NEXT) {
             dbl(b, "firstAnswerP50Us", firstAnswer.p50Nanos / 1e3);
             dbl(b, "firstAnswerP99Us", firstAnswer.p99Nanos / 1e3);
         }

@@ -10,19 +10,26 @@ public enum Expect {
     /** A commit CA and an application AA for this id, in either order (enhanced=true). */
     CA_AA,
     /** One answer for this id, whatever MSA-1 says. */
-    ANY;
+    ANY,
+    /**
+     * Enhanced mode as a real device drives it: the next message goes as soon as the commit CA came back; the
+     * application AAs arrive later, interleaved, and every one is still awaited and checked before the run ends
+     * (see {@link LoadRunner}).
+     */
+    CA_NEXT;
 
     public static Expect parse(String s) {
         switch (s.toUpperCase(Locale.ROOT)) {
             case "AA": return AA;
             case "CA+AA": case "CA_AA": return CA_AA;
             case "ANY": return ANY;
-            default: throw new IllegalArgumentException("--expect must be AA, CA+AA or ANY, not '" + s + "'");
+            case "CA-THEN-NEXT": case "CA_NEXT": return CA_NEXT;
+            default: throw new IllegalArgumentException("--expect must be AA, CA+AA, CA-then-next or ANY, not '" + s + "'");
         }
     }
 
     public String label() {
-        return this == CA_AA ? "CA+AA" : name();
+        return this == CA_AA ? "CA+AA" : this == CA_NEXT ? "CA-then-next" : name();
     }
 
     /** Thrown when an answer is wrong: the message names the control id and what was received. */
@@ -39,6 +46,9 @@ public enum Expect {
      *                         commit-ACK latency in CA+AA mode
      */
     public void await(Mllp.Reader in, String id, int maxFrame, long[] firstAnswerNanos) throws IOException, BadAnswer {
+        if (this == CA_NEXT) {
+            throw new IllegalStateException("CA-then-next answers are read by LoadRunner, not one message at a time");
+        }
         boolean commit = false;
         boolean app = false;
         int answers = 0;

@@ -43,6 +43,8 @@ public final class LoadRunner {
         final AtomicLong timeouts = new AtomicLong();
         final List<Samples> latencies = new ArrayList<>();
         final List<Samples> firstAnswer = new ArrayList<>();
+        /** CA-then-next: when the last commit ACK came (the intake rate ends there, the AAs may trail). */
+        final AtomicLong lastCommitNanos = new AtomicLong();
         long startNanos;
         long endNanos;
 
@@ -103,6 +105,18 @@ public final class LoadRunner {
         void run(Phase p) {
             Samples lat = new Samples();
             Samples first = new Samples();
+            if (cfg.expect == Expect.CA_NEXT) {
+                runCommitThenNext(p, lat, first);
+            } else {
+                runOneAtATime(p, lat, first);
+            }
+            synchronized (p) {
+                p.latencies.add(lat);
+                p.firstAnswer.add(first);
+            }
+        }
+
+        private void runOneAtATime(Phase p, Samples lat, Samples first) {
             long[] firstAt = new long[1];
             while (!dead && p.claim()) {
                 String id = gen.controlId(seq.incrementAndGet());
@@ -126,10 +140,103 @@ public final class LoadRunner {
                     fail("connection " + index + ": message " + id + ": " + e);
                 }
             }
-            synchronized (p) {
-                p.latencies.add(lat);
-                p.firstAnswer.add(first);
+        }
+
+        /**
+         * Sends the next message once the current one's CA arrived; AAs of earlier messages are read as they come
+         * (between CAs) and matched by MSA-2. Once the phase's budget is used up, the connection waits for every
+         * outstanding AA, so the phase ends only when all messages were answered by the server. A message whose
+         * AA never came (timeout, broken connection) is an error: nothing is silently left unverified.
+         */
+        private void runCommitThenNext(Phase p, Samples lat, Samples first) {
+            java.util.Map<String, Long> awaiting = new java.util.HashMap<>(); // MSH-10 -> send time
+            while (!dead && p.claim()) {
+                String id = gen.controlId(seq.incrementAndGet());
+                byte[] msg = gen.message(id);
+                long t0 = System.nanoTime();
+                try {
+                    Mllp.write(out, msg);
+                    awaiting.put(id, t0);
+                    while (true) {
+                        Answer a = readAnswer();
+                        long t = System.nanoTime();
+                        if (a.isCommit()) {
+                            if (!id.equals(a.controlId()) || !"CA".equals(a.code())) {
+                                throw new Expect.BadAnswer("message " + id + ": commit ACK " + a.code() + " for '"
+                                        + a.controlId() + "'" + textOf(a));
+                            }
+                            first.add(t - t0);
+                            p.lastCommitNanos.accumulateAndGet(t, Math::max);
+                            break;
+                        }
+                        applicationAck(a, t, awaiting, lat, p);
+                    }
+                } catch (Expect.BadAnswer e) {
+                    p.errors.incrementAndGet();
+                    lost(awaiting, p, "connection " + index + ": " + e.getMessage());
+                } catch (SocketTimeoutException e) {
+                    p.timeouts.incrementAndGet();
+                    lost(awaiting, p, "connection " + index + ": message " + id + ": no commit ACK within " + cfg.timeoutMs + " ms");
+                } catch (IOException e) {
+                    p.errors.incrementAndGet();
+                    lost(awaiting, p, "connection " + index + ": message " + id + ": " + e);
+                }
             }
+            while (!dead && !awaiting.isEmpty()) {
+                try {
+                    Answer a = readAnswer();
+                    if (a.isCommit()) {
+                        throw new Expect.BadAnswer("unexpected commit ACK " + a.code() + " for '" + a.controlId()
+                                + "' while only application ACKs were awaited");
+                    }
+                    applicationAck(a, System.nanoTime(), awaiting, lat, p);
+                } catch (Expect.BadAnswer e) {
+                    p.errors.incrementAndGet();
+                    lost(awaiting, p, "connection " + index + ": " + e.getMessage());
+                } catch (SocketTimeoutException e) {
+                    p.timeouts.incrementAndGet();
+                    lost(awaiting, p, "connection " + index + ": no application ACK within " + cfg.timeoutMs + " ms");
+                } catch (IOException e) {
+                    p.errors.incrementAndGet();
+                    lost(awaiting, p, "connection " + index + ": " + e);
+                }
+            }
+        }
+
+        private Answer readAnswer() throws IOException, Expect.BadAnswer {
+            byte[] payload = in.read(cfg.maxFrameBytes);
+            if (payload == null) {
+                throw new java.io.EOFException("connection closed by the peer while answers were awaited");
+            }
+            try {
+                return Answer.parse(payload);
+            } catch (IllegalArgumentException e) {
+                throw new Expect.BadAnswer(e.getMessage());
+            }
+        }
+
+        private void applicationAck(Answer a, long t, java.util.Map<String, Long> awaiting, Samples lat, Phase p)
+                throws Expect.BadAnswer {
+            Long t0 = awaiting.remove(a.controlId());
+            if (t0 == null) {
+                throw new Expect.BadAnswer("application ACK " + a.code() + " for '" + a.controlId()
+                        + "', which is not awaited on this connection (unknown or answered twice)" + textOf(a));
+            }
+            if (!"AA".equals(a.code())) {
+                throw new Expect.BadAnswer("message " + a.controlId() + ": expected AA, got " + a.code() + textOf(a));
+            }
+            lat.add(t - t0);
+            p.ok.incrementAndGet();
+        }
+
+        /** The connection is reopened: AAs still owed on the old one can no longer arrive, each is an error. */
+        private void lost(java.util.Map<String, Long> awaiting, Phase p, String what) {
+            if (!awaiting.isEmpty()) {
+                p.errors.addAndGet(awaiting.size());
+                what += "; " + awaiting.size() + " application ACK(s) still owed on this connection are lost";
+                awaiting.clear();
+            }
+            fail(what);
         }
 
         private void fail(String what) {
@@ -142,6 +249,10 @@ public final class LoadRunner {
                 log("connection " + index + ": reconnect to " + cfg.host + ":" + cfg.port + " failed (" + e + "); this connection stops");
             }
         }
+    }
+
+    private static String textOf(Answer a) {
+        return a.text().isEmpty() ? "" : " (" + a.text() + ")";
     }
 
     private void log(String s) {

@@ -53,6 +53,50 @@ class LoopbackRunTest {
     }
 
     @Test
+    void commitThenNextAwaitsEveryApplicationAck() throws Exception {
+        try (Responder r = new Responder("127.0.0.1", 0, true)) {
+            List<String> errors = new CopyOnWriteArrayList<>();
+            BenchResult res = new LoadRunner(cfg(r.port(), 3, 600, Expect.parse("CA-then-next")), errors::add).run();
+            assertTrue(errors.isEmpty(), errors.toString());
+            assertFalse(res.failed(), res.table());
+            assertEquals(600, res.ok);
+            assertEquals(600, res.latency.count);
+            assertEquals(600, res.firstAnswer.count);
+            assertTrue(res.commitThroughput() > 0 && res.json().contains("\"caPerSec\""), res.json());
+            assertTrue(res.json().contains("\"expect\":\"CA-then-next\""), res.json());
+        }
+    }
+
+    @Test
+    void commitThenNextCountsAnApplicationAckThatNeverComes() throws Exception {
+        // A peer that commits every message but never answers for the application: each lost AA is an error.
+        try (ServerSocket peer = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Thread t = new Thread(() -> {
+                try (Socket s = peer.accept()) {
+                    Mllp.Reader in = new Mllp.Reader(s.getInputStream());
+                    OutputStream out = s.getOutputStream();
+                    byte[] m;
+                    while ((m = in.read(1 << 20)) != null) Mllp.write(out, Responder.ack("CA", Responder.controlId(m)));
+                } catch (IOException ignored) {
+                    // closed by the test
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+            BenchConfig c = cfg(peer.getLocalPort(), 1, 3, Expect.CA_NEXT);
+            c.warmupMessages = 0;
+            c.timeoutMs = 300;
+            List<String> errors = new CopyOnWriteArrayList<>();
+            BenchResult res = new LoadRunner(c, errors::add).run();
+            assertEquals(0, res.ok);
+            assertEquals(1, res.timeouts);
+            assertEquals(3, res.errors);
+            assertTrue(res.failed());
+            assertTrue(errors.get(0).contains("no application ACK within 300 ms"), errors.get(0));
+        }
+    }
+
+    @Test
     void expectingAaFromAnEnhancedPeerFailsLoudly() throws Exception {
         try (Responder r = new Responder("127.0.0.1", 0, true)) {
             List<String> errors = new CopyOnWriteArrayList<>();
