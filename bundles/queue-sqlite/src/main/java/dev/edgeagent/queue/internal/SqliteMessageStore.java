@@ -68,6 +68,9 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
         void succeed();
 
         void fail(Exception e);
+
+        /** What this op is expected to add to the write-ahead log: pages touched plus the text it stores. */
+        long walBytes();
     }
 
     private final Path dbPath;
@@ -156,14 +159,14 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
     @Override
     public CompletionStage<Long> append(NewMessage m) {
         long now = clock.getAsLong();
-        return submit(DURABLE, "store message " + describe(m), c -> insert(this, c, m, now));
+        return submit(DURABLE, "store message " + describe(m), appendWalBytes(m), c -> insert(this, c, m, now));
     }
 
     @Override
     public CompletionStage<Intake> appendUnlessDuplicate(NewMessage m) {
         long now = clock.getAsLong();
         // One op on the single writer thread: no other insert can slip between the lookup and the insert.
-        return submit(DURABLE, "store message " + describe(m), c -> {
+        return submit(DURABLE, "store message " + describe(m), appendWalBytes(m), c -> {
             PriorMessage prior = m.messageId() == null ? null : findPrior(c, m.channel(), m.messageId(), now);
             return prior != null ? Intake.duplicate(prior) : Intake.stored(insert(this, c, m, now));
         });
@@ -233,7 +236,8 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
     @Override
     public CompletionStage<Void> markDelivered(long id, int statusCode, String responseBody) {
         long now = clock.getAsLong();
-        return submit(MARK, "mark message " + id + " processed", c -> {
+        return submit(MARK, "mark message " + id + " processed",
+                2L * WAL_PAGE + (responseBody == null ? 0 : responseBody.length()), c -> {
             PreparedStatement ps = cached(c, "UPDATE messages SET state='processed', server_status=?,"
                     + " server_body=?, updated_at=?, processed_at=? WHERE id=?");
             {
@@ -574,6 +578,13 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
      * many commits (index tails, the table's last page) are then copied once per checkpoint, not once per 1,000.
      */
     static final long CHECKPOINT_WAL_BYTES = 16L * 1024 * 1024;
+    /**
+     * The log's size on disk says nothing about how much of it is in use: after a checkpoint SQLite rewrites the
+     * log from its start without shrinking the file. So what was committed since the last checkpoint is estimated
+     * from the ops (generously: each op is charged whole pages plus its text).
+     */
+    private static final long WAL_PAGE = 4096;
+    private long walEstimate; // writer thread only: estimated log bytes since the last checkpoint
     /** Page cache of the one connection (KiB): the hot index pages of a deep queue stay in memory; bounded. */
     static final int CACHE_KIB = 8 * 1024;
     private static final long SUMMARY_NANOS = TimeUnit.SECONDS.toNanos(10);
@@ -601,7 +612,16 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
         });
     }
 
+    /** A row's leaf page, its index entries, and the text (long texts spill into overflow pages). */
+    private static long appendWalBytes(NewMessage m) {
+        return 3L * WAL_PAGE + m.body().length();
+    }
+
     private <T> CompletionStage<T> submit(Kind kind, String what, Work<T> work) {
+        return submit(kind, what, kind == READ ? 0 : 2L * WAL_PAGE, work);
+    }
+
+    private <T> CompletionStage<T> submit(Kind kind, String what, long walBytes, Work<T> work) {
         CompletableFuture<T> f = new CompletableFuture<>();
         if (closed) {
             f.completeExceptionally(new IllegalStateException("Durable queue is closed; cannot " + what));
@@ -618,6 +638,11 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
             @Override
             public void apply(Connection c) throws SQLException {
                 result = work.apply(c);
+            }
+
+            @Override
+            public long walBytes() {
+                return walBytes;
             }
 
             @Override
@@ -653,7 +678,7 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
                 ops.drainTo(batch, MAX_BATCH - 1);
                 linger(batch);
                 runBatch(batch);
-                if (checkpointDue && walBytes() > CHECKPOINT_WAL_BYTES) checkpoint("log above " + CHECKPOINT_WAL_BYTES / 1024 / 1024 + " MiB");
+                if (checkpointDue && walEstimate > CHECKPOINT_WAL_BYTES) checkpoint("log above " + CHECKPOINT_WAL_BYTES / 1024 / 1024 + " MiB");
                 if (LOG.isDebugEnabled() && System.nanoTime() - nextSummary > 0) {
                     nextSummary = System.nanoTime() + SUMMARY_NANOS;
                     summary();
@@ -721,14 +746,6 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
         lastSummary = now;
     }
 
-    private long walBytes() {
-        try {
-            return Files.size(Path.of(dbPath + "-wal"));
-        } catch (IOException e) {
-            return 0;
-        }
-    }
-
     /**
      * A PASSIVE checkpoint between batches (nothing waits on it). Only this connection exists, so it copies the whole
      * log and the next commit starts the log from its beginning. A failure is only logged: the log is still valid,
@@ -748,6 +765,7 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
             }
             checkpoints.incrementAndGet();
             checkpointDue = false;
+            walEstimate = 0;
         } catch (SQLException e) {
             LOG.warn("Durable queue {}: checkpoint ({}) failed: {}; retried later", dbPath, why, reason(e));
             closeConnection(); // reopened (and the log checkpointed by SQLite) by the next batch
@@ -774,6 +792,8 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
                 for (Op op : batch) op.apply(c);
                 c.commit();
                 checkpointDue = true;
+                walEstimate += WAL_PAGE; // the commit frame
+                for (Op op : batch) walEstimate += op.walBytes();
                 commits.incrementAndGet();
                 committedOps.addAndGet(batch.size());
                 committedAppends.addAndGet(appends - appendsBefore);
