@@ -429,6 +429,15 @@ class SqliteMessageStoreTest {
         assertTrue(maxWal < 2 * SqliteMessageStore.CHECKPOINT_WAL_BYTES,
                 "WAL reached " + maxWal + " bytes");
         assertEquals(3001, get(s.pending("adt", 0, 5000)).size());
+
+        // The log file keeps its size after a checkpoint (SQLite reuses it from the start): small commits that follow
+        // must not each be taken for a full log and checkpointed.
+        long checkpointsBefore = s.checkpointCount();
+        for (int i = 0; i < 200; i++) {
+            get(s.append(msg("adt", "small-" + i)));
+        }
+        long extra = s.checkpointCount() - checkpointsBefore;
+        assertTrue(extra <= 3, "200 small appends after the log was full once caused " + extra + " checkpoints");
     }
 
     @Test
