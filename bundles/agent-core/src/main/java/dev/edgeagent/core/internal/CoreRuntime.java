@@ -697,7 +697,6 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
             agentConfigError = null;
             String replaced = snapshotRunning;
             snapshotRunning = null;
-            loaded = true;
             long runningCount = channels.runningChannels().size();
             String summary = "Agent configuration applied: " + plan.channels().size() + " channel(s), " + runningCount
                     + " running" + (plan.active() ? "" : " (Agent.status is '" + plan.agentStatus() + "')");
@@ -706,6 +705,7 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
             } else {
                 LOG.info(summary);
             }
+            loaded = true; // last: whoever sees it sees the applied config's log line too
             return summary;
         } finally {
             reloadLock.unlock();

@@ -94,6 +94,8 @@ class SnapshotAndRollbackTest extends RuntimeFixture {
         assertEquals("true", adt.config.param("enhanced"));
         assertEquals(AGENT, adt.config.agentId());
         assertFalse(rt.isLoaded(), "the server's config has not been read");
+        // Logged once the channels are applied, so it can trail the channel's start.
+        Fakes.await("the snapshot log line", () -> !LogCapture.containing("WARN", "running the configuration from snapshot").isEmpty());
         assertEquals(1, LogCapture.containing("WARN", "Agent/agent-1 not read from the server within 1 s of start; "
                 + "running the configuration from snapshot written at " + writtenAt).size());
         assertTrue(transport.cloud.reads.isEmpty());
@@ -121,6 +123,7 @@ class SnapshotAndRollbackTest extends RuntimeFixture {
         transport.state = LinkState.LIVE;
         rt.onLinkState(LinkState.LIVE);
         Fakes.await("channel from the snapshot", () -> hl7.latest("a") != null && hl7.latest("a").running());
+        Fakes.await("the snapshot log line", () -> !LogCapture.containing("WARN", "running the configuration from snapshot").isEmpty());
         assertEquals(1, LogCapture.containing("WARN", "Unable to read Agent/agent-1 from the server: Service Unavailable (HTTP 503); "
                 + "running the configuration from snapshot written at").size());
         Fakes.await("a retry", () -> LogCapture.containing("ERROR", "Unable to read Agent/agent-1").size() >= 2);
