@@ -6,7 +6,9 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -149,7 +151,7 @@ public final class LoadRunner {
          * AA never came (timeout, broken connection) is an error: nothing is silently left unverified.
          */
         private void runCommitThenNext(Phase p, Samples lat, Samples first) {
-            java.util.Map<String, Long> awaiting = new java.util.HashMap<>(); // MSH-10 -> send time
+            Map<String, Long> awaiting = new HashMap<>(); // MSH-10 -> send time
             while (!dead && p.claim()) {
                 String id = gen.controlId(seq.incrementAndGet());
                 byte[] msg = gen.message(id);
@@ -215,7 +217,7 @@ public final class LoadRunner {
             }
         }
 
-        private void applicationAck(Answer a, long t, java.util.Map<String, Long> awaiting, Samples lat, Phase p)
+        private void applicationAck(Answer a, long t, Map<String, Long> awaiting, Samples lat, Phase p)
                 throws Expect.BadAnswer {
             Long t0 = awaiting.remove(a.controlId());
             if (t0 == null) {
@@ -230,7 +232,7 @@ public final class LoadRunner {
         }
 
         /** The connection is reopened: AAs still owed on the old one can no longer arrive, each is an error. */
-        private void lost(java.util.Map<String, Long> awaiting, Phase p, String what) {
+        private void lost(Map<String, Long> awaiting, Phase p, String what) {
             if (!awaiting.isEmpty()) {
                 p.errors.addAndGet(awaiting.size());
                 what += "; " + awaiting.size() + " application ACK(s) still owed on this connection are lost";

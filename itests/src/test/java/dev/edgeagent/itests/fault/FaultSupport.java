@@ -11,6 +11,7 @@ import dev.edgeagent.hub.HubOptions;
 import dev.edgeagent.hub.ReceivedMessage;
 import dev.edgeagent.itests.support.AgentProcess;
 import dev.edgeagent.itests.support.HubHttp;
+import dev.edgeagent.itests.support.HubSeed;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -48,25 +49,14 @@ final class FaultSupport {
 
     /** A hub seed with one Agent whose channels are enhanced-mode HL7 listeners, all answered by the ACK bot. */
     static String seed(String agentId, Map<String, Integer> channelPorts) {
-        StringBuilder channels = new StringBuilder();
-        StringBuilder endpoints = new StringBuilder();
-        for (Map.Entry<String, Integer> c : channelPorts.entrySet()) {
-            if (channels.length() > 0) {
-                channels.append(",\n");
-            }
-            channels.append("    {\"name\": \"").append(c.getKey()).append("\", \"endpoint\": {\"reference\": \"Endpoint/ep-")
-                    .append(c.getKey()).append("\"}, \"targetReference\": {\"reference\": \"Bot/ack\"}}");
-            endpoints.append(",\n  {\"resourceType\": \"Endpoint\", \"id\": \"ep-").append(c.getKey())
-                    .append("\", \"status\": \"active\", \"address\": \"mllp://0.0.0.0:").append(c.getValue())
-                    .append("?enhanced=true\"}");
-        }
-        return "{\n"
-                + " \"clients\": [{\"clientId\": \"" + HubHttp.CLIENT_ID + "\", \"clientSecret\": \"" + HubHttp.CLIENT_SECRET + "\"}],\n"
-                + " \"resources\": [\n"
-                + "  {\"resourceType\": \"Agent\", \"id\": \"" + agentId + "\", \"name\": \"fault\", \"status\": \"active\",\n"
-                + "   \"setting\": [],\n"
-                + "   \"channel\": [\n" + channels + "]}"
-                + endpoints + "\n ]\n}\n";
+        return seed(agentId, channelPorts, "?enhanced=true");
+    }
+
+    /** As {@link #seed(String, Map)}, each Endpoint address ending in {@code query} ("" for standard mode). */
+    static String seed(String agentId, Map<String, Integer> channelPorts, String query) {
+        HubSeed seed = HubSeed.agent(agentId, "fault");
+        channelPorts.forEach((channel, port) -> seed.channel(channel, "mllp://0.0.0.0:" + port + query));
+        return seed.json();
     }
 
     // ------------------------------------------------------------------ MLLP

@@ -44,7 +44,7 @@ public class SilentHubIT {
     public static void startHubAndAgent() throws Exception {
         port = MllpIo.freePort();
         // Standard (non-enhanced) mode: the device's ACK is the hub's answer, so an ACK proves the link works.
-        String seed = FaultSupport.seed(AGENT_ID, Map.of(CHANNEL, port)).replace("?enhanced=true", "");
+        String seed = FaultSupport.seed(AGENT_ID, Map.of(CHANNEL, port), "");
         hub = FaultSupport.startHub(seed, 1000);
         // No short heartbeat: this test is about the shipped defaults.
         agent = FaultSupport.startAgent("fault-silent-agent", hub, AGENT_ID, false, port);

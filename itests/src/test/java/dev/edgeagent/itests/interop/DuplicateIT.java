@@ -13,7 +13,7 @@ import dev.edgeagent.hub.Hub;
 import dev.edgeagent.hub.HubOptions;
 import dev.edgeagent.hub.ReceivedMessage;
 import dev.edgeagent.itests.support.AgentProcess;
-import dev.edgeagent.itests.support.HubHttp;
+import dev.edgeagent.itests.support.HubSeed;
 import dev.edgeagent.itests.support.MllpIo;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -68,29 +68,11 @@ public class DuplicateIT {
     }
 
     private static String seed() {
-        return "{\n"
-                + " \"clients\": [{\"clientId\": \"" + HubHttp.CLIENT_ID + "\", \"clientSecret\": \"" + HubHttp.CLIENT_SECRET + "\"}],\n"
-                + " \"resources\": [\n"
-                + "  {\"resourceType\": \"Agent\", \"id\": \"" + AGENT_ID + "\", \"name\": \"duplicates\", \"status\": \"active\",\n"
-                + "   \"setting\": [],\n"
-                + "   \"channel\": [\n"
-                + channel("dup-reject", "ep-reject") + ",\n"
-                + channel("dup-reject-aa", "ep-reject-aa") + ",\n"
-                + channel("dup-idempotent", "ep-idempotent") + "]},\n"
-                + endpoint("ep-reject", rejectPort, "enhanced=true&duplicateBehavior=reject") + ",\n"
-                + endpoint("ep-reject-aa", rejectAaPort, "enhanced=aa&duplicateBehavior=reject") + ",\n"
-                + endpoint("ep-idempotent", idempotentPort, "enhanced=true") + "\n"
-                + " ]\n}\n";
-    }
-
-    private static String channel(String name, String endpoint) {
-        return "    {\"name\": \"" + name + "\", \"endpoint\": {\"reference\": \"Endpoint/" + endpoint
-                + "\"}, \"targetReference\": {\"reference\": \"Bot/ack\"}}";
-    }
-
-    private static String endpoint(String id, int port, String query) {
-        return "  {\"resourceType\": \"Endpoint\", \"id\": \"" + id + "\", \"status\": \"active\", \"address\": \"mllp://0.0.0.0:"
-                + port + "?" + query + "\"}";
+        return HubSeed.agent(AGENT_ID, "duplicates")
+                .channel("dup-reject", "mllp://0.0.0.0:" + rejectPort + "?enhanced=true&duplicateBehavior=reject")
+                .channel("dup-reject-aa", "mllp://0.0.0.0:" + rejectAaPort + "?enhanced=aa&duplicateBehavior=reject")
+                .channel("dup-idempotent", "mllp://0.0.0.0:" + idempotentPort + "?enhanced=true")
+                .json();
     }
 
     private static String message(String controlId, String patient) {

@@ -32,6 +32,7 @@ import dev.edgeagent.itests.interop.InteropSupport.RawDevice;
 import dev.edgeagent.itests.support.AgentProcess;
 import dev.edgeagent.itests.support.HubHttp;
 import dev.edgeagent.itests.support.HubHttp.PushAnswer;
+import dev.edgeagent.itests.support.HubSeed;
 import dev.edgeagent.itests.support.MllpIo;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -104,20 +105,13 @@ public class HapiAndPythonInteropIT {
     }
 
     private static String seed() {
-        return "{\n"
-                + " \"clients\": [{\"clientId\": \"" + HubHttp.CLIENT_ID + "\", \"clientSecret\": \"" + HubHttp.CLIENT_SECRET + "\"}],\n"
-                + " \"resources\": [\n"
-                + "  {\"resourceType\": \"Agent\", \"id\": \"" + AGENT_ID + "\", \"name\": \"interop\", \"status\": \"active\",\n"
-                + "   \"setting\": [],\n"
-                + "   \"channel\": [\n"
-                + "    {\"name\": \"utf8-in\", \"endpoint\": {\"reference\": \"Endpoint/ep-utf8\"}, \"targetReference\": {\"reference\": \"Bot/ack\"}},\n"
-                + "    {\"name\": \"latin1-in\", \"endpoint\": {\"reference\": \"Endpoint/ep-latin1\"}, \"targetReference\": {\"reference\": \"Bot/ack\"}}]},\n"
-                + "  {\"resourceType\": \"Endpoint\", \"id\": \"ep-utf8\", \"status\": \"active\", \"address\": \"mllp://0.0.0.0:" + utf8InPort + "\"},\n"
-                + "  {\"resourceType\": \"Endpoint\", \"id\": \"ep-latin1\", \"status\": \"active\", \"address\": \"mllp://0.0.0.0:" + latin1InPort + "?encoding=iso-8859-1\"},\n"
-                + "  {\"resourceType\": \"Device\", \"id\": \"hapi-device\", \"url\": \"mllp://127.0.0.1:" + hapiDevicePort + "\"},\n"
-                + "  {\"resourceType\": \"Device\", \"id\": \"hapi-latin1-device\", \"url\": \"mllp://127.0.0.1:" + hapiLatin1DevicePort + "?encoding=iso-8859-1\"},\n"
-                + "  {\"resourceType\": \"Device\", \"id\": \"raw-latin1-device\", \"url\": \"mllp://127.0.0.1:" + rawLatin1DevicePort + "?encoding=iso-8859-1\"}\n"
-                + " ]\n}\n";
+        return HubSeed.agent(AGENT_ID, "interop")
+                .channel("utf8-in", "mllp://0.0.0.0:" + utf8InPort)
+                .channel("latin1-in", "mllp://0.0.0.0:" + latin1InPort + "?encoding=iso-8859-1")
+                .device("hapi-device", "mllp://127.0.0.1:" + hapiDevicePort)
+                .device("hapi-latin1-device", "mllp://127.0.0.1:" + hapiLatin1DevicePort + "?encoding=iso-8859-1")
+                .device("raw-latin1-device", "mllp://127.0.0.1:" + rawLatin1DevicePort + "?encoding=iso-8859-1")
+                .json();
     }
 
     /** The body the hub received from {@code channel} for the message with this MSH-10. */

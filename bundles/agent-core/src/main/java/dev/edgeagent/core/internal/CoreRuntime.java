@@ -844,7 +844,7 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
         }
     }
 
-    /** For tests: a lower bound on device waits for stored messages' answers. */
+    /** For tests: a smaller bound on device waits for stored messages' answers (see MessageRouter). */
     void maxDurableWaits(int max) {
         router.maxDurableWaits(max);
     }

@@ -524,7 +524,6 @@ final class Hl7Channel implements Channel {
             MessageRefusedException refusal = MessageRefusedException.of(failure).orElse(null);
             if (refusal != null) {
                 refused(ex, refusal);
-                finish(ex);
                 return;
             }
             String reason = rootMessage(failure);
@@ -538,16 +537,18 @@ final class Hl7Channel implements Channel {
             finish(ex);
         }
 
-        /** AR/CR for a message the runtime refused for good, so the device stops resending it. */
+        /** AR/CR for a message the runtime refused for good, so the device stops resending it; ends the exchange. */
         private void refused(Exchange ex, MessageRefusedException refusal) {
             String err = "Message " + ex.shownId() + " from " + remote + " refused (" + refusal.reason() + "): "
                     + refusal.getMessage();
             LOG.warn("{}{}", logPrefix, err);
             error(err);
-            if (!channel.isActive()) return;
-            MessageRefusedException.Reason reason = refusal.reason();
-            nak(factory.ackBuilder().build(ex.msh, refusalCode(params.enhanced, reason), refusalText(reason),
-                    refusalErrCode(reason), "MSH^1^10", refusal.getMessage()), ex.charset);
+            if (channel.isActive()) {
+                MessageRefusedException.Reason reason = refusal.reason();
+                nak(factory.ackBuilder().build(ex.msh, refusalCode(params.enhanced, reason), refusalText(reason),
+                        refusalErrCode(reason), "MSH^1^10", refusal.getMessage()), ex.charset);
+            }
+            finish(ex);
         }
 
         /** The answer (or failure) for one forwarded message; any thread. */
@@ -564,7 +565,6 @@ final class Hl7Channel implements Channel {
                 MessageRefusedException refusal = MessageRefusedException.of(failure).orElse(null);
                 if (refusal != null) { // standard mode: the refusal reaches us through the reply stage only
                     refused(ex, refusal);
-                    finish(ex);
                     return;
                 }
                 String reason = rootMessage(failure);
@@ -678,7 +678,7 @@ final class Hl7Channel implements Channel {
      */
     static String refusalCode(Hl7Params.Enhanced mode, MessageRefusedException.Reason reason) {
         if (reason == MessageRefusedException.Reason.DUPLICATE_DIFFERENT_CONTENT) return "AR";
-        return mode == Hl7Params.Enhanced.STANDARD ? "CR" : "AR";
+        return mode == Hl7Params.Enhanced.STANDARD ? "CR" : "AR"; // STANDARD is enhanced=true, not standard (non-enhanced) mode
     }
 
     /** MSA-3 (at most 80 characters); the runtime's full reason goes to ERR-8. */

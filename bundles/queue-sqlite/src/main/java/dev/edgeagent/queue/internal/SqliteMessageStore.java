@@ -727,7 +727,7 @@ final class SqliteMessageStore implements MessageStore, QueueAdmin, AutoCloseabl
         }
     }
 
-    private boolean checkpointDue; // writer thread only: commits since the last checkpoint
+    private boolean checkpointDue; // writer thread only: something was committed since the last checkpoint
     private long[] lastSummary = new long[5];
 
     /** Group-commit evidence for profiling (DEBUG): commits, how many with fsync, ops and appends per commit. */
