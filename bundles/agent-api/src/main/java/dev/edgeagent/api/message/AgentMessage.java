@@ -44,6 +44,11 @@ public final class AgentMessage {
         return new AgentMessage(new LinkedHashMap<>(fields));
     }
 
+    /** Wraps a map that the caller built and hands over: nobody else holds or changes it afterwards. */
+    static AgentMessage adopt(Map<String, Object> fields) {
+        return new AgentMessage(fields);
+    }
+
     /** A copy with {@code key} set to {@code value}; a null value removes the key. */
     public AgentMessage with(String key, Object value) {
         Map<String, Object> m = new LinkedHashMap<>(fields);
@@ -150,24 +155,35 @@ public final class AgentMessage {
 
     /** An inbound device message going to the server. The transport fills in the current access token. */
     public static AgentMessage transmitRequest(String channel, String remote, String contentType, String body, String callback) {
-        return of(MessageTypes.TRANSMIT_REQUEST)
-                .with(ACCESS_TOKEN, "placeholder")
-                .with(CHANNEL, channel)
-                .with(REMOTE, remote)
-                .with(CONTENT_TYPE, contentType)
-                .with(BODY, body)
-                .with(CALLBACK, callback);
+        // One map, no copies: this runs once per device message.
+        Map<String, Object> m = new LinkedHashMap<>(16);
+        m.put(TYPE, MessageTypes.TRANSMIT_REQUEST);
+        m.put(ACCESS_TOKEN, "placeholder");
+        putIfNotNull(m, CHANNEL, channel);
+        putIfNotNull(m, REMOTE, remote);
+        putIfNotNull(m, CONTENT_TYPE, contentType);
+        putIfNotNull(m, BODY, body);
+        putIfNotNull(m, CALLBACK, callback);
+        return new AgentMessage(m);
     }
 
     /** A transmit response; {@code channel} is included only when non-null (pushes echo the request's channel). */
     public static AgentMessage transmitResponse(String channel, String remote, String contentType, int statusCode, String body, String callback) {
-        return of(MessageTypes.TRANSMIT_RESPONSE)
-                .with(CHANNEL, channel)
-                .with(REMOTE, remote)
-                .with(CONTENT_TYPE, contentType)
-                .with(STATUS_CODE, statusCode)
-                .with(BODY, body)
-                .with(CALLBACK, callback);
+        Map<String, Object> m = new LinkedHashMap<>(16);
+        m.put(TYPE, MessageTypes.TRANSMIT_RESPONSE);
+        putIfNotNull(m, CHANNEL, channel);
+        putIfNotNull(m, REMOTE, remote);
+        putIfNotNull(m, CONTENT_TYPE, contentType);
+        m.put(STATUS_CODE, statusCode);
+        putIfNotNull(m, BODY, body);
+        putIfNotNull(m, CALLBACK, callback);
+        return new AgentMessage(m);
+    }
+
+    private static void putIfNotNull(Map<String, Object> m, String key, Object value) {
+        if (value != null) {
+            m.put(key, value);
+        }
     }
 
     /** A generic {@code {type, statusCode:200, callback}} response. */

@@ -15,7 +15,6 @@ import dev.edgeagent.api.transport.Transport;
 import dev.edgeagent.api.transport.TransportException;
 import java.time.Duration;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -284,21 +283,8 @@ final class MessageRouter {
         return true;
     }
 
-    /** Same frame as {@link AgentMessage#transmitRequest}, built with one map copy instead of seven. */
     private static AgentMessage transmitRequest(String channel, InboundMessage m, String callback) {
-        Map<String, Object> f = new LinkedHashMap<>(16);
-        f.put(AgentMessage.TYPE, MessageTypes.TRANSMIT_REQUEST);
-        f.put(AgentMessage.ACCESS_TOKEN, "placeholder");
-        putIfNotNull(f, AgentMessage.CHANNEL, channel);
-        putIfNotNull(f, AgentMessage.REMOTE, m.remote());
-        putIfNotNull(f, AgentMessage.CONTENT_TYPE, m.contentType());
-        putIfNotNull(f, AgentMessage.BODY, m.body());
-        f.put(AgentMessage.CALLBACK, callback);
-        return AgentMessage.fromMap(f);
-    }
-
-    private static void putIfNotNull(Map<String, Object> f, String k, Object v) {
-        if (v != null) f.put(k, v);
+        return AgentMessage.transmitRequest(channel, m.remote(), m.contentType(), m.body(), callback);
     }
 
     /**

@@ -414,7 +414,7 @@ final class Hl7Channel implements Channel {
             // Decoded with the charset current on arrival; the text is what the server receives (Q18: unchanged).
             Charset cs = params.charsetFor(frame);
             busy.incrementAndGet();
-            queue.add(new Incoming(frame.toString(cs), cs));
+            queue.add(new Incoming(FrameText.decode(frame, cs), cs));
             drain(ctx);
         }
 

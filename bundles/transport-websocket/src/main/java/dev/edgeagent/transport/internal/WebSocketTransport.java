@@ -750,7 +750,7 @@ public final class WebSocketTransport implements Transport {
         TokenManager.Token t = s.tokens().current();
         String token = t == null ? "placeholder" : t.value();
         long gen = t == null ? -1 : t.generation();
-        return new Pending(message, MessageCodec.encodeToBytes(message.with(AgentMessage.ACCESS_TOKEN, token)), gen,
+        return new Pending(message, MessageCodec.encodeToBytes(message, AgentMessage.ACCESS_TOKEN, token), gen,
                 message.type(), message.callback());
     }
 
@@ -828,7 +828,7 @@ public final class WebSocketTransport implements Transport {
         if (p.message() != null) {
             TokenManager.Token t = session.tokens().current();
             if (t != null && t.generation() != p.tokenGeneration()) {
-                json = MessageCodec.encodeToBytes(p.message().with(AgentMessage.ACCESS_TOKEN, t.value()));
+                json = MessageCodec.encodeToBytes(p.message(), AgentMessage.ACCESS_TOKEN, t.value());
             }
         }
         // Wrapped, not copied: the client-side frame encoder masks the payload into a pooled buffer anyway, and the
