@@ -3,25 +3,28 @@
 #   cold start, idle RSS, then closed-loop MLLP load (1.5 KB ADT^A01) on a standard channel and on
 #   enhanced=true channels at 1 and 8 connections, with the agent's RSS sampled during each run; the
 #   printed legend says what each run label means (FIFO vs maxWorkers=8, CA+AA vs CA-then-next).
-# usage: bench/run-bench.sh [--quick] [--profile] [--no-calibrate] [--only LABEL[,LABEL...]]
+# usage: bench/run-bench.sh [--quick] [--profile] [--no-calibrate] [--restart] [--only LABEL[,LABEL...]]
 #   --quick         fewer messages (a smoke run of the tooling, figures are rough)
 #   --only L1,L2    run only these labels (e.g. --only enh-8,enh-8-canext); cold start and idle RSS are still taken
 #   --profile       JFR recordings of the agent and the hub during the standard 8-connection run, summarised by top frames;
 #                   plus heap info and, with -XX:NativeMemoryTracking=summary in EDGE_JAVA_OPTS, the NMT summary;
 #                   and the durable queue's group-commit summaries (commits, fsyncs, appends per commit) from its DEBUG log
 #   --no-calibrate  skip the run against the generator's own do-nothing responder
+#   --restart       stop and start the agent once before measuring, as it runs after its first boot: the first boot
+#                   resolves the Karaf features (resolver, JAXB, Maven URL handler), which stay loaded until a restart
 # Environment: EDGE_JAVA_OPTS (agent JVM flags, see the assembly's bin/setenv), HUB_JAVA_OPTS (default -Xmx256m),
 #   BENCH_JAVA_OPTS (load generator JVM), EDGE_TARBALL (assembly to measure), KEEP=1 keeps the temp dir (logs, JFR) for inspection.
 # Every process started here is stopped on exit, whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-QUICK=0; PROFILE=0; CALIBRATE=1; ONLY=""; ONLY_NEXT=0
+QUICK=0; PROFILE=0; CALIBRATE=1; RESTART=0; ONLY=""; ONLY_NEXT=0
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=1 ;;
     --profile) PROFILE=1 ;;
     --no-calibrate) CALIBRATE=0 ;;
+    --restart) RESTART=1 ;;
     --only=*) ONLY=",${a#--only=}," ;;
     --only) ONLY_NEXT=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | grep '^#'; exit 0 ;;
@@ -131,26 +134,42 @@ if [ "$PROFILE" = 1 ]; then
   printf '%s\n' "log4j2.logger.edgequeue.name = dev.edgeagent.queue.internal.SqliteMessageStore" \
     "log4j2.logger.edgequeue.level = DEBUG" >> "$AGENT_HOME/etc/org.ops4j.pax.logging.cfg"
 fi
-T0=$(now_ms)
-"$AGENT_HOME/bin/start"
-T_LIVE=""; T_LISTEN=""
-for _ in $(seq 1 1200); do
-  if [ -z "$KARAF_PID" ] && [ -s "$AGENT_HOME/karaf.pid" ]; then KARAF_PID=$(cat "$AGENT_HOME/karaf.pid"); fi
-  if [ -f "$LOG" ]; then
-    [ -z "$T_LIVE" ] && grep -q "Cloud link LIVE" "$LOG" && T_LIVE=$(now_ms)
-    # all three channels: three "Listening on port" lines
-    [ -z "$T_LISTEN" ] && [ "$(grep -c "Listening on port" "$LOG")" -ge 3 ] && T_LISTEN=$(now_ms)
+# start_agent N: starts the agent and waits for the Nth "Cloud link LIVE" and 3*N "Listening on port" lines.
+start_agent() {
+  local n=$1
+  KARAF_PID=""; T_LIVE=""; T_LISTEN=""
+  rm -f "$AGENT_HOME/karaf.pid"
+  T0=$(now_ms)
+  "$AGENT_HOME/bin/start"
+  for _ in $(seq 1 1200); do
+    if [ -z "$KARAF_PID" ] && [ -s "$AGENT_HOME/karaf.pid" ]; then KARAF_PID=$(cat "$AGENT_HOME/karaf.pid"); fi
+    if [ -f "$LOG" ]; then
+      [ -z "$T_LIVE" ] && [ "$(grep -c "Cloud link LIVE" "$LOG")" -ge "$n" ] && T_LIVE=$(now_ms)
+      # all three channels: three "Listening on port" lines
+      [ -z "$T_LISTEN" ] && [ "$(grep -c "Listening on port" "$LOG")" -ge $((3 * n)) ] && T_LISTEN=$(now_ms)
+    fi
+    if [ -n "$T_LIVE" ] && [ -n "$T_LISTEN" ] && port_open "$STD_PORT" && port_open "$ENH_PORT" && port_open "$ENHW_PORT"; then break; fi
+    sleep 0.05
+  done
+  if [ -z "$T_LIVE" ] || [ -z "$T_LISTEN" ] || ! port_open "$STD_PORT" || ! port_open "$ENH_PORT" || ! port_open "$ENHW_PORT"; then
+    echo "run-bench: the agent did not come up within 60 s (cloud link LIVE: ${T_LIVE:+yes}, listening: ${T_LISTEN:+yes})" >&2
+    [ -f "$LOG" ] && grep -E "WARN|ERROR" "$LOG" | tail -20 >&2
+    exit 1
   fi
-  if [ -n "$T_LIVE" ] && [ -n "$T_LISTEN" ] && port_open "$STD_PORT" && port_open "$ENH_PORT" && port_open "$ENHW_PORT"; then break; fi
-  sleep 0.05
-done
-if [ -z "$T_LIVE" ] || [ -z "$T_LISTEN" ] || ! port_open "$STD_PORT" || ! port_open "$ENH_PORT" || ! port_open "$ENHW_PORT"; then
-  echo "run-bench: the agent did not come up within 60 s (cloud link LIVE: ${T_LIVE:+yes}, listening: ${T_LISTEN:+yes})" >&2
-  [ -f "$LOG" ] && grep -E "WARN|ERROR" "$LOG" | tail -20 >&2
-  exit 1
-fi
-[ -n "$KARAF_PID" ] || { echo "run-bench: no $AGENT_HOME/karaf.pid" >&2; exit 1; }
+  [ -n "$KARAF_PID" ] || { echo "run-bench: no $AGENT_HOME/karaf.pid" >&2; exit 1; }
+}
+start_agent 1
 COLD_LIVE=$((T_LIVE - T0)); COLD_LISTEN=$((T_LISTEN - T0))
+START_NOTE="first boot"
+if [ "$RESTART" = 1 ]; then
+  sleep 10
+  FIRST_IDLE_RSS=$(rss_mib "$KARAF_PID" VmRSS)
+  "$AGENT_HOME/bin/stop" >/dev/null 2>&1
+  for _ in $(seq 1 100); do kill -0 "$KARAF_PID" 2>/dev/null || break; sleep 0.2; done
+  kill -0 "$KARAF_PID" 2>/dev/null && { echo "run-bench: Karaf ($KARAF_PID) did not stop in 20 s" >&2; exit 1; }
+  start_agent 2
+  START_NOTE="restarted once (first boot: idle RSS ${FIRST_IDLE_RSS} MiB); restart took $((T_LIVE - T0)) ms to LIVE, $((T_LISTEN - T0)) ms to listening"
+fi
 
 # Reference point for the generator itself: its own do-nothing responder on this machine right now.
 CAL=""
@@ -222,7 +241,8 @@ RSS_SPLIT="anon $(rss_mib "$KARAF_PID" RssAnon) MiB, file $(rss_mib "$KARAF_PID"
 echo
 echo "Edge Agent benchmark $( [ "$QUICK" = 1 ] && echo "(quick: figures are rough)" ) on $(nproc) cores, $(date -u +%FT%TZ)"
 echo "agent JVM: $(tr '\0' ' ' < "/proc/$KARAF_PID/cmdline" | grep -o -- '-X[^ ]*\|-D\(io\.netty\)[^ ]*' | tr '\n' ' ')"
-echo "cold start: ${COLD_LIVE} ms to 'Cloud link LIVE', ${COLD_LISTEN} ms to both 'Listening on port'   idle RSS (10 s): ${IDLE_RSS} MiB"
+echo "cold start: ${COLD_LIVE} ms to 'Cloud link LIVE', ${COLD_LISTEN} ms to all three 'Listening on port'   idle RSS (10 s): ${IDLE_RSS} MiB"
+echo "measured agent: ${START_NOTE}"
 cat <<'LEGEND'
 
 What each run is (all: closed loop, 1.5 KB ADT^A01, every answer checked; msg/s = messages fully answered per second):
