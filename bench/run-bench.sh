@@ -255,15 +255,16 @@ What each run is (all: closed loop, 1.5 KB ADT^A01, every answer checked; msg/s 
   enh-8-w8         enhanced=true&maxWorkers=8 (pipelined first attempts, in arrival order), expect CA+AA
   enh-8-w8-canext  maxWorkers=8 channel, CA-then-next
 LEGEND
-printf '\n%-16s %5s %8s %9s %9s %9s %9s %9s %9s %9s %10s %s\n' run conns msgs "msg/s" "CA msg/s" "CA p50" "p50 ms" "p95 ms" "p99 ms" "max ms" "RSS peak" result
+printf '\n%-16s %5s %8s %9s %9s %9s %9s %9s %9s %9s %10s %10s %s\n' run conns msgs "msg/s" "CA msg/s" "CA p50" "p50 ms" "p95 ms" "p99 ms" "max ms" "RSS peak" "RSS median" result
 while IFS= read -r j; do
   [ -z "$j" ] && continue
   us() { awk -v v="$(jget "$j" "$1")" 'BEGIN{ if (v=="") print "-"; else printf "%.3f", v/1000 }'; }
   peak=$(jget "$j" rssPeakKb); peak=${peak:+$(awk -v v="$peak" 'BEGIN{printf "%.1f MiB", v/1024}')}
+  med=$(jget "$j" rssMedianKb); med=${med:+$(awk -v v="$med" 'BEGIN{printf "%.1f MiB", v/1024}')}
   okv=$(jget "$j" ok); [ "$okv" = true ] && res=OK || res="FAILED ($(jget "$j" errors) errors, $(jget "$j" timeouts) timeouts)"
   ca=$(jget "$j" caPerSec); ca=${ca:+$(awk -v v="$ca" 'BEGIN{printf "%.0f", v}')}
-  printf '%-16s %5s %8s %9.0f %9s %9s %9s %9s %9s %9s %10s %s\n' "$(jget "$j" label)" "$(jget "$j" connections)" "$(jget "$j" messages)" \
-    "$(jget "$j" msgPerSec)" "${ca:--}" "$(us firstAnswerP50Us)" "$(us p50Us)" "$(us p95Us)" "$(us p99Us)" "$(us maxUs)" "${peak:--}" "$res"
+  printf '%-16s %5s %8s %9.0f %9s %9s %9s %9s %9s %9s %10s %10s %s\n' "$(jget "$j" label)" "$(jget "$j" connections)" "$(jget "$j" messages)" \
+    "$(jget "$j" msgPerSec)" "${ca:--}" "$(us firstAnswerP50Us)" "$(us p50Us)" "$(us p95Us)" "$(us p99Us)" "$(us maxUs)" "${peak:--}" "${med:--}" "$res"
 done <<<"$CAL$RESULTS"
 echo
 echo "CPU time per message (user+sys, /proc/PID/stat):"

@@ -23,6 +23,8 @@ public final class BenchResult {
     double commitSeconds;
     long rssBeforeKb = -1;
     long rssPeakKb = -1;
+    /** Median RSS over the measured phase (warm-up excluded). */
+    long rssMedianKb = -1;
     long rssAfterKb = -1;
     long hwmKb = -1;
     String rssFailure;
@@ -101,7 +103,8 @@ public final class BenchResult {
                     + "  p99 " + ms(firstAnswer.p99Nanos) + "  max " + ms(firstAnswer.maxNanos) + "  (commit ACK)"));
         }
         if (rssBeforeKb >= 0 || rssFailure != null) {
-            b.append(String.format(Locale.ROOT, f, "RSS MiB", "before " + mib(rssBeforeKb) + "  peak " + mib(rssPeakKb) + "  after " + mib(rssAfterKb)
+            b.append(String.format(Locale.ROOT, f, "RSS MiB", "before " + mib(rssBeforeKb) + "  peak " + mib(rssPeakKb) + "  median under load " + mib(rssMedianKb)
+                    + "  after " + mib(rssAfterKb)
                     + "  VmHWM " + mib(hwmKb) + (rssFailure != null ? "  (" + rssFailure + ")" : "")));
         }
         b.append(String.format(Locale.ROOT, f, "result", failed() ? "FAILED" : "OK"));
@@ -136,6 +139,7 @@ public final class BenchResult {
         if (rssBeforeKb >= 0) {
             num(b, "rssBeforeKb", rssBeforeKb);
             num(b, "rssPeakKb", rssPeakKb);
+            num(b, "rssMedianKb", rssMedianKb);
             num(b, "rssAfterKb", rssAfterKb);
             num(b, "vmHwmKb", hwmKb);
         }

@@ -290,12 +290,16 @@ public final class LoadRunner {
                     r.warmupErrors = w.errors.get() + w.timeouts.get();
                     r.warmupSeconds = (w.endNanos - w.startNanos) / 1e9;
                 }
+                if (rss != null) {
+                    rss.markMeasured();
+                }
                 long budget = cfg.durationSeconds > 0 ? Long.MAX_VALUE : cfg.messages;
                 long dl = cfg.durationSeconds > 0 ? deadline(cfg.durationSeconds) : Long.MAX_VALUE;
                 Phase m = runPhase(conns, new Phase(budget, dl));
                 r.fill(m);
                 if (rss != null) {
                     r.rssPeakKb = rss.peakRssKb();
+                    r.rssMedianKb = rss.medianMeasuredKb();
                     r.rssAfterKb = rss.currentRssKb();
                     r.hwmKb = rss.hwmKb();
                     r.rssFailure = rss.failure();
