@@ -5,7 +5,6 @@ import dev.edgeagent.api.channel.ChannelConfig;
 import dev.edgeagent.api.channel.DeviceReply;
 import dev.edgeagent.api.channel.InboundMessage;
 import dev.edgeagent.api.message.AgentMessage;
-import dev.edgeagent.api.message.MessageTypes;
 import dev.edgeagent.api.queue.Intake;
 import dev.edgeagent.api.queue.MessageState;
 import dev.edgeagent.api.queue.MessageStore;
@@ -626,14 +625,6 @@ final class StoreAndForward {
     }
 
     private static AgentMessage transmitRequest(StoredMessage m, String callback) {
-        Map<String, Object> f = new LinkedHashMap<>(16);
-        f.put(AgentMessage.TYPE, MessageTypes.TRANSMIT_REQUEST);
-        f.put(AgentMessage.ACCESS_TOKEN, "placeholder");
-        f.put(AgentMessage.CHANNEL, m.channel());
-        if (m.remote() != null) f.put(AgentMessage.REMOTE, m.remote());
-        if (m.contentType() != null) f.put(AgentMessage.CONTENT_TYPE, m.contentType());
-        f.put(AgentMessage.BODY, m.body());
-        f.put(AgentMessage.CALLBACK, callback);
-        return AgentMessage.fromMap(f);
+        return AgentMessage.transmitRequest(m.channel(), m.remote(), m.contentType(), m.body(), callback);
     }
 }
