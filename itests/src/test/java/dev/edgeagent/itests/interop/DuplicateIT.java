@@ -112,6 +112,14 @@ public class DuplicateIT {
                 .map(ReceivedMessage::body).filter(b -> b != null && controlId.equals(field(b, "MSH", 10))).count();
     }
 
+    private static void awaitArrival(String channel, String controlId) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + TIMEOUT_MS;
+        while (arrivals(channel, controlId) == 0) {
+            assertTrue("the hub never received " + controlId + " from " + channel, System.currentTimeMillis() < deadline);
+            Thread.sleep(20);
+        }
+    }
+
     private static void assertRefused(String answer, String code, String controlId) {
         assertEquals(show(answer), code, field(answer, "MSA", 1));
         assertEquals(show(answer), controlId, field(answer, "MSA", 2));
@@ -137,6 +145,16 @@ public class DuplicateIT {
             assertEquals("AA", field(d.next(), "MSA", 1)); // aa mode: the commit ACK is AA, the server's is dropped
             d.send(message("R2", "P1"));
             assertRefused(d.next(), "AR", "R2");
+            // The AA above is the agent's commit, given before the hub has the message: wait for a later message
+            // to arrive, which the queue forwards after R2 and after anything wrongly queued for the refused copy.
+            d.send(message("R2-after", "P3"));
+            assertEquals("AA", field(d.next(), "MSA", 1));
+            awaitArrival("dup-reject-aa", "R2-after");
+        }
+        try (Device d = new Device(rejectPort)) {
+            d.send(message("R1-after", "P3"));
+            assertEquals("CA", field(d.next(), "MSA", 1));
+            assertEquals("AA", field(d.next(), "MSA", 1));
         }
         assertEquals("the refused copies must not reach the hub", 1, arrivals("dup-reject", "R1"));
         assertEquals("the refused copy must not reach the hub", 1, arrivals("dup-reject-aa", "R2"));
