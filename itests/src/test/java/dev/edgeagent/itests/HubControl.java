@@ -1,10 +1,10 @@
 package dev.edgeagent.itests;
 
 import dev.edgeagent.itests.support.HubHttp;
+import dev.edgeagent.itests.support.MllpIo;
 import java.io.File;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -24,9 +24,7 @@ final class HubControl {
     private HubControl() {}
 
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+        return MllpIo.freePort();
     }
 
     static String seed(int mllpPort, int linePort, int devicePort, int cliDevicePort) {

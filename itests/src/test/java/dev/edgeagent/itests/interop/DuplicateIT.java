@@ -27,7 +27,7 @@ import org.junit.Test;
 /**
  * Retransmitted MSH-10s through the real agent and its durable queue (spec §8 intake): a refused copy is answered
  * CR (AR in aa mode), an id reused for different content AR, and neither reaches the hub; an identical copy under
- * the default {@code idempotent} gets CA and the stored answer again.
+ * the default {@code idempotent} gets CA and the stored answer again, also with {@code assignSeqNo=true}.
  */
 public class DuplicateIT {
     private static final String AGENT_ID = "duplicate-agent";
@@ -38,12 +38,14 @@ public class DuplicateIT {
     private static int rejectPort;
     private static int rejectAaPort;
     private static int idempotentPort;
+    private static int sequencedPort;
 
     @BeforeClass
     public static void startHubAndAgent() throws Exception {
         rejectPort = MllpIo.freePort();
         rejectAaPort = MllpIo.freePort();
         idempotentPort = MllpIo.freePort();
+        sequencedPort = MllpIo.freePort();
         hub = Hub.start(HubOptions.defaults().host("127.0.0.1").port(0).heartbeatMs(5_000).seedJson(seed()));
         String tarball = System.getProperty("edge.assembly");
         assertNotNull("system property edge.assembly (the assembly tarball) is not set; run through the itests pom", tarball);
@@ -51,7 +53,7 @@ public class DuplicateIT {
                 Path.of(System.getProperty("edge.target", "target")).resolve("duplicate-agent").toAbsolutePath());
         agent.configure(hub.port(), AGENT_ID);
         agent.start();
-        agent.awaitPorts(90_000, rejectPort, rejectAaPort, idempotentPort);
+        agent.awaitPorts(90_000, rejectPort, rejectAaPort, idempotentPort, sequencedPort);
     }
 
     @AfterClass
@@ -72,6 +74,7 @@ public class DuplicateIT {
                 .channel("dup-reject", "mllp://0.0.0.0:" + rejectPort + "?enhanced=true&duplicateBehavior=reject")
                 .channel("dup-reject-aa", "mllp://0.0.0.0:" + rejectAaPort + "?enhanced=aa&duplicateBehavior=reject")
                 .channel("dup-idempotent", "mllp://0.0.0.0:" + idempotentPort + "?enhanced=true")
+                .channel("dup-sequenced", "mllp://0.0.0.0:" + sequencedPort + "?enhanced=true&assignSeqNo=true")
                 .json();
     }
 
@@ -176,5 +179,28 @@ public class DuplicateIT {
             assertRefused(d.next(), "AR", "I1");
         }
         assertEquals("an identical copy is answered from the store, not sent again", 1, arrivals("dup-idempotent", "I1"));
+    }
+
+    @Test
+    public void aResendKeepsItsSequenceNumberSoTheStoreSeesAnIdenticalCopy() throws Exception {
+        try (Device d = new Device(sequencedPort)) {
+            d.send(message("S1", "P1"));
+            assertEquals("CA", field(d.next(), "MSA", 1));
+            assertEquals("AA", field(d.next(), "MSA", 1));
+            d.send(message("S2", "P1"));
+            assertEquals("CA", field(d.next(), "MSA", 1));
+            assertEquals("AA", field(d.next(), "MSA", 1));
+            d.send(message("S1", "P1"));
+            assertEquals("CA", field(d.next(), "MSA", 1));
+            String replay = d.next();
+            assertEquals(show(replay), "AA", field(replay, "MSA", 1));
+            assertEquals(show(replay), "S1", field(replay, "MSA", 2));
+            d.send(message("S1", "P2"));
+            assertRefused(d.next(), "AR", "S1");
+        }
+        assertEquals("the resend is answered from the store, not sent again", 1, arrivals("dup-sequenced", "S1"));
+        String s1 = hub.receivedMessages().stream().filter(m -> "dup-sequenced".equals(m.channel()))
+                .map(ReceivedMessage::body).filter(b -> b != null && "S1".equals(field(b, "MSH", 10))).findFirst().orElseThrow();
+        assertEquals(show(s1), "0", field(s1, "MSH", 13));
     }
 }

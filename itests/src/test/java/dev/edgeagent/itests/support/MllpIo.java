@@ -9,6 +9,11 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.Charset;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Raw-byte MLLP framing and HL7 field access shared by the interop and fault tests. JDK only, so classes that run
@@ -20,10 +25,49 @@ public final class MllpIo {
 
     private MllpIo() {}
 
-    /** A port free on the loopback interface right now. */
+    /**
+     * A port that is free on every interface now and stays out of the kernel's way until the agent binds it: it is
+     * taken below the ephemeral range, because a port from that range (what binding port 0 returns) can be handed out
+     * again to the hub's port-0 listener or as the source port of the agent's own connection to the hub before the
+     * agent's channel binds it (seen as EADDRINUSE in CI). No port is returned twice by one test JVM.
+     */
     public static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
+        int[] range = ephemeralRange();
+        int low = 10_000;
+        int high = Math.min(range[0], 65_536) - 1;
+        if (high - low >= 1_000) {
+            ThreadLocalRandom random = ThreadLocalRandom.current();
+            for (int attempt = 0; attempt < 200; attempt++) {
+                int port = low + random.nextInt(high - low + 1);
+                if (bindable(port) && HANDED_OUT.add(port)) return port;
+            }
+        }
+        while (true) { // no room below the ephemeral range (or not Linux): what the kernel gives
+            try (ServerSocket s = new ServerSocket(0)) {
+                if (HANDED_OUT.add(s.getLocalPort())) return s.getLocalPort();
+            }
+        }
+    }
+
+    private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
+
+    private static int[] ephemeralRange() {
+        try {
+            String[] parts = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range"))
+                    .trim().split("\\s+");
+            return new int[] {Integer.parseInt(parts[0]), Integer.parseInt(parts[1])};
+        } catch (IOException | RuntimeException e) {
+            return new int[] {32_768, 60_999}; // Linux's default
+        }
+    }
+
+    private static boolean bindable(int port) {
+        try (ServerSocket s = new ServerSocket()) {
+            s.setReuseAddress(false);
+            s.bind(new InetSocketAddress(port)); // the wildcard address, as the agent's channels bind
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 

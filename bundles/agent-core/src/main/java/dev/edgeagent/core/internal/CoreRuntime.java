@@ -177,12 +177,22 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
             Duration grace = r.offlineStart();
             // Devices must not wait for the server: after the grace the last-good config opens the listeners and
             // the durable queue holds their messages until the link is live (Medplum waits for the first open).
-            try {
-                executor.schedule(() -> startFromSnapshot("Agent/" + agentIdOrUnknown() + " not read from the server within "
-                        + grace.toSeconds() + " s of start"), grace.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (RejectedExecutionException e) {
-                // closed meanwhile
-            }
+            scheduleSnapshotStart(grace.toMillis(), "Agent/" + agentIdOrUnknown() + " not read from the server within "
+                    + grace.toSeconds() + " s of start");
+        }
+    }
+
+    /**
+     * The boot grace's fallback. While the server stays unreachable nothing else would try again, so a snapshot that
+     * could not be applied yet (a port still held, a channel bundle not started yet) is retried at the load-retry pace.
+     */
+    private void scheduleSnapshotStart(long delayMs, String why) {
+        try {
+            executor.schedule(() -> {
+                if (startFromSnapshot(why)) scheduleSnapshotStart(timing.loadRetryDelay().toMillis(), why);
+            }, delayMs, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // closed meanwhile
         }
     }
 
@@ -531,30 +541,32 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
     /**
      * Boot fallback (spec §1.5 step 3, checklist 33): runs the last-good snapshot when nothing from the server has
      * been applied yet. Never on a live reload: once the server's config runs, a failed read changes nothing.
+     *
+     * @return true when the snapshot could not be applied for a reason that may pass (its plan or port probe failed)
      */
-    private void startFromSnapshot(String why) {
+    private boolean startFromSnapshot(String why) {
         reloadLock.lock();
         try {
             BootstrapConfig b = bootstrap;
-            if (loaded || closed || snapshotRunning != null || b == null) return;
+            if (loaded || closed || snapshotRunning != null || b == null) return false;
             ConfigSnapshot.Content c;
             try {
                 c = snapshot.read();
             } catch (IOException | RuntimeException e) {
                 logSnapshotProblem("ERROR", why + "; the configuration snapshot " + snapshot.file() + " is unreadable ("
                         + e.getMessage() + "): channels start once Agent/" + b.agentId() + " has been read from the server");
-                return;
+                return false;
             }
             if (c == null) {
                 // Normal on a first start: nothing has applied yet.
                 logSnapshotProblem("INFO", why + "; no configuration snapshot at " + snapshot.file()
                         + ": channels start once Agent/" + b.agentId() + " has been read from the server");
-                return;
+                return false;
             }
             if (!b.agentId().equals(c.agentId())) {
                 logSnapshotProblem("WARN", why + "; ignoring the configuration snapshot " + snapshot.file() + ": it belongs to Agent/"
                         + c.agentId() + ", this agent is Agent/" + b.agentId());
-                return;
+                return false;
             }
             ConfigPlanner.Plan plan;
             try {
@@ -562,8 +574,9 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
                 ConfigPlanner.probePorts(plan, channels.heldPorts(), portProbe);
             } catch (CloudException | ConfigPlanner.ConfigRejectedException e) {
                 logSnapshotProblem("ERROR", why + "; the configuration snapshot written at " + c.appliedAt() + " ("
-                        + snapshot.file() + ") cannot be applied: " + e.getMessage());
-                return;
+                        + snapshot.file() + ") cannot be applied: " + e.getMessage()
+                        + "; it is tried again until Agent/" + b.agentId() + " has been read from the server");
+                return true;
             }
             for (String w : plan.warnings()) {
                 LOG.warn(w);
@@ -575,6 +588,7 @@ final class CoreRuntime implements AgentRuntime, TransportListener {
                     + "the server's configuration replaces it once Agent/{} can be read", why, c.appliedAt(), snapshot.file(),
                     plan.channels().size(), channels.runningChannels().size(),
                     plan.active() ? "" : " (Agent.status is '" + plan.agentStatus() + "')", b.agentId());
+            return false;
         } finally {
             reloadLock.unlock();
         }

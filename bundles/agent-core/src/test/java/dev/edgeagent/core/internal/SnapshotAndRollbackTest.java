@@ -114,6 +114,26 @@ class SnapshotAndRollbackTest extends RuntimeFixture {
     }
 
     @Test
+    void offlineFallbackIsRetriedWhileTheSnapshotsPortIsHeld() throws Exception {
+        startLive(channels("adt", "mllp://0.0.0.0:4001?enhanced=true"));
+        busyPorts.add(4001); // e.g. the previous agent process still releasing it
+
+        restart("1");
+        rt.bindTransport(transport); // the server stays unreachable: no Agent read will come to retry it
+        Fakes.await("the failed fallback", () -> !LogCapture.containing("ERROR", "cannot be applied").isEmpty());
+        assertTrue(hl7.created.isEmpty());
+        assertTrue(LogCapture.containing("ERROR", "cannot be applied").get(0).message()
+                .contains("Unable to bind port 4001: EADDRINUSE; it is tried again until Agent/agent-1 has been read"));
+
+        busyPorts.clear();
+        Fakes.await("channel from the snapshot once the port is free",
+                () -> hl7.latest("adt") != null && hl7.latest("adt").running());
+        assertEquals(1, LogCapture.containing("ERROR", "cannot be applied").size(), "the failure is logged once per boot");
+        Fakes.await("the snapshot log line", () -> !LogCapture.containing("WARN", "running the configuration from snapshot").isEmpty());
+        assertFalse(rt.isLoaded());
+    }
+
+    @Test
     void agentReadFailureAtBootFallsBackAtOnceAndKeepsRetrying() throws Exception {
         startLive(channels("a", "mllp://0.0.0.0:4001"));
         restart("-1"); // no grace timer: only the failed read triggers the fallback (Medplum's rule)

@@ -89,7 +89,7 @@ final class Hl7Channel implements Channel {
     private final AtomicLong connectionsRejected = new AtomicLong();
     private final AtomicLong idleClosed = new AtomicLong();
     /** assignSeqNo counter: lives as long as this instance, i.e. across reconfigurations (spec §4.6). */
-    private final AtomicLong sequence = new AtomicLong();
+    private final SequenceNumbers sequence = new SequenceNumbers();
     private final RttTracker rtt;
     private final Object rejectLog = new Object();
     private long rejectLogSecond; // guarded by rejectLog
@@ -183,7 +183,7 @@ final class Hl7Channel implements Channel {
         synchronized (lifecycle) {
             config = newConfig;
             params = p;
-            if (!p.assignSeqNo) sequence.set(0); // Medplum: turning assignSeqNo off resets the counter
+            if (!p.assignSeqNo) sequence.reset(); // Medplum: turning assignSeqNo off resets the counter
         }
         LOG.info("{}Configuration applied to the listener and {} open connection(s): {}", logPrefix,
                 connections.size(), newConfig.address().raw());
@@ -478,7 +478,7 @@ final class Hl7Channel implements Channel {
                 return;
             }
             if (p.assignSeqNo) {
-                long n = sequence.getAndIncrement();
+                long n = sequence.assign(id, text);
                 text = Er7.withMsh13(text, Long.toString(n));
                 if (LOG.isDebugEnabled()) LOG.debug("{}{}", logPrefix, sequenceLogText(id, n));
             }

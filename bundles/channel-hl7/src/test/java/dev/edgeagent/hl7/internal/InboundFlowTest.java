@@ -254,6 +254,10 @@ class InboundFlowTest {
                 read(s);
                 assertEquals(String.valueOf(i), Er7.field(ctx.next().body(), "MSH", 13));
             }
+            // a resend (same MSH-10 and text) keeps its number, so the durable queue sees an identical copy
+            sendText(s, TestSupport.adt("M1"));
+            read(s);
+            assertEquals("1", Er7.field(ctx.next().body(), "MSH", 13));
             // same name and port, other parameters: the counter continues (42)
             assertTrue(ch.reconfigure(TestSupport.config("ch1", "mllp://0.0.0.0:0?assignSeqNo=TRUE&appLevelAck=AL")));
             for (int i = 3; i < 5; i++) {
