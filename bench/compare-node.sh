@@ -98,7 +98,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 now_ms() { date +%s%3N; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+free_port() { python3 bench/free-port.py; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 jget() { sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$1"; }
 # RSS in KiB of a process and all its descendants (a Node agent may fork; Karaf's JVM does not).

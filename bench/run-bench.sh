@@ -87,7 +87,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 now_ms() { date +%s%3N; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+free_port() { python3 bench/free-port.py; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 rss_mib() { awk -v k="$2:" '$1==k {printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo n/a; }
 # Reads one field of the bench's flat one-line JSON.
