@@ -20,6 +20,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;
@@ -104,15 +105,29 @@ public class DuplicateIT {
             return new String(f, UTF_8);
         }
 
+        /** Enhanced mode: the commit CA, then the server's AA, which is returned. */
+        String committedAndAnswered(String message) throws IOException {
+            send(message);
+            assertEquals("CA", field(next(), "MSA", 1));
+            String answer = next();
+            assertEquals(show(answer), "AA", field(answer, "MSA", 1));
+            return answer;
+        }
+
         @Override
         public void close() throws IOException {
             socket.close();
         }
     }
 
-    private static long arrivals(String channel, String controlId) {
+    /** The bodies the hub received from {@code channel} with this MSH-10. */
+    private static List<String> hubBodies(String channel, String controlId) {
         return hub.receivedMessages().stream().filter(m -> channel.equals(m.channel()))
-                .map(ReceivedMessage::body).filter(b -> b != null && controlId.equals(field(b, "MSH", 10))).count();
+                .map(ReceivedMessage::body).filter(b -> b != null && controlId.equals(field(b, "MSH", 10))).toList();
+    }
+
+    private static long arrivals(String channel, String controlId) {
+        return hubBodies(channel, controlId).size();
     }
 
     private static void awaitArrival(String channel, String controlId) throws InterruptedException {
@@ -121,6 +136,14 @@ public class DuplicateIT {
             assertTrue("the hub never received " + controlId + " from " + channel, System.currentTimeMillis() < deadline);
             Thread.sleep(20);
         }
+    }
+
+    /** An identical copy (idempotent): CA, then the stored AA replayed for it; the same id with other content: AR. */
+    private static void assertReplayedThenReuseRefused(Device d, String controlId) throws IOException {
+        String replay = d.committedAndAnswered(message(controlId, "P1"));
+        assertEquals(show(replay), controlId, field(replay, "MSA", 2));
+        d.send(message(controlId, "P2"));
+        assertRefused(d.next(), "AR", controlId);
     }
 
     private static void assertRefused(String answer, String code, String controlId) {
@@ -133,9 +156,7 @@ public class DuplicateIT {
     @Test
     public void rejectAnswersCrInEnhancedModeAndArInAaMode() throws Exception {
         try (Device d = new Device(rejectPort)) {
-            d.send(message("R1", "P1"));
-            assertEquals("CA", field(d.next(), "MSA", 1));
-            assertEquals("AA", field(d.next(), "MSA", 1)); // the hub bot's answer
+            d.committedAndAnswered(message("R1", "P1"));
             d.send(message("R1", "P1"));
             assertRefused(d.next(), "CR", "R1");
             d.send(message("R1", "P2"));
@@ -155,9 +176,7 @@ public class DuplicateIT {
             awaitArrival("dup-reject-aa", "R2-after");
         }
         try (Device d = new Device(rejectPort)) {
-            d.send(message("R1-after", "P3"));
-            assertEquals("CA", field(d.next(), "MSA", 1));
-            assertEquals("AA", field(d.next(), "MSA", 1));
+            d.committedAndAnswered(message("R1-after", "P3")); // the hub's AA: it has everything queued before
         }
         assertEquals("the refused copies must not reach the hub", 1, arrivals("dup-reject", "R1"));
         assertEquals("the refused copy must not reach the hub", 1, arrivals("dup-reject-aa", "R2"));
@@ -166,17 +185,8 @@ public class DuplicateIT {
     @Test
     public void idempotentReplaysIdenticalCopiesAndRejectsDifferentContent() throws Exception {
         try (Device d = new Device(idempotentPort)) {
-            d.send(message("I1", "P1"));
-            assertEquals("CA", field(d.next(), "MSA", 1));
-            String first = d.next();
-            assertEquals(show(first), "AA", field(first, "MSA", 1));
-            d.send(message("I1", "P1"));
-            assertEquals("CA", field(d.next(), "MSA", 1));
-            String replay = d.next();
-            assertEquals(show(replay), "AA", field(replay, "MSA", 1));
-            assertEquals(show(replay), "I1", field(replay, "MSA", 2));
-            d.send(message("I1", "P2"));
-            assertRefused(d.next(), "AR", "I1");
+            d.committedAndAnswered(message("I1", "P1"));
+            assertReplayedThenReuseRefused(d, "I1");
         }
         assertEquals("an identical copy is answered from the store, not sent again", 1, arrivals("dup-idempotent", "I1"));
     }
@@ -184,23 +194,12 @@ public class DuplicateIT {
     @Test
     public void aResendKeepsItsSequenceNumberSoTheStoreSeesAnIdenticalCopy() throws Exception {
         try (Device d = new Device(sequencedPort)) {
-            d.send(message("S1", "P1"));
-            assertEquals("CA", field(d.next(), "MSA", 1));
-            assertEquals("AA", field(d.next(), "MSA", 1));
-            d.send(message("S2", "P1"));
-            assertEquals("CA", field(d.next(), "MSA", 1));
-            assertEquals("AA", field(d.next(), "MSA", 1));
-            d.send(message("S1", "P1"));
-            assertEquals("CA", field(d.next(), "MSA", 1));
-            String replay = d.next();
-            assertEquals(show(replay), "AA", field(replay, "MSA", 1));
-            assertEquals(show(replay), "S1", field(replay, "MSA", 2));
-            d.send(message("S1", "P2"));
-            assertRefused(d.next(), "AR", "S1");
+            d.committedAndAnswered(message("S1", "P1"));
+            d.committedAndAnswered(message("S2", "P1"));
+            assertReplayedThenReuseRefused(d, "S1");
         }
-        assertEquals("the resend is answered from the store, not sent again", 1, arrivals("dup-sequenced", "S1"));
-        String s1 = hub.receivedMessages().stream().filter(m -> "dup-sequenced".equals(m.channel()))
-                .map(ReceivedMessage::body).filter(b -> b != null && "S1".equals(field(b, "MSH", 10))).findFirst().orElseThrow();
-        assertEquals(show(s1), "0", field(s1, "MSH", 13));
+        List<String> s1 = hubBodies("dup-sequenced", "S1");
+        assertEquals("the resend is answered from the store, not sent again", 1, s1.size());
+        assertEquals(show(s1.get(0)), "0", field(s1.get(0), "MSH", 13));
     }
 }

@@ -149,7 +149,7 @@ final class MessageRouter {
         // Registered before sending so an answer racing the send call still finds its entry.
         pending.put(callback, p);
         try {
-            t.send(transmitRequest(channel, m, callback));
+            t.send(AgentMessage.transmitRequest(channel, m.remote(), m.contentType(), m.body(), callback));
             p.accepted.complete(null);
         } catch (TransportException | RuntimeException e) {
             pending.remove(callback);
@@ -281,10 +281,6 @@ final class MessageRouter {
         if (p == null) return false;
         p.fail(reason);
         return true;
-    }
-
-    private static AgentMessage transmitRequest(String channel, InboundMessage m, String callback) {
-        return AgentMessage.transmitRequest(channel, m.remote(), m.contentType(), m.body(), callback);
     }
 
     /**

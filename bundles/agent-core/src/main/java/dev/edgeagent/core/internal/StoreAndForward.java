@@ -498,7 +498,7 @@ final class StoreAndForward {
                 return;
             }
             try {
-                t.send(transmitRequest(a.m, callback));
+                t.send(AgentMessage.transmitRequest(a.m.channel(), a.m.remote(), a.m.contentType(), a.m.body(), callback));
             } catch (TransportException | RuntimeException ex) {
                 failedAttempt(a, "the link refused the frame: " + messageOf(ex), null);
                 return;
@@ -622,9 +622,5 @@ final class StoreAndForward {
     private static String truncate(String s) {
         if (s == null) return "";
         return s.length() > 200 ? s.substring(0, 200) + "…" : s;
-    }
-
-    private static AgentMessage transmitRequest(StoredMessage m, String callback) {
-        return AgentMessage.transmitRequest(m.channel(), m.remote(), m.contentType(), m.body(), callback);
     }
 }
